@@ -1,0 +1,1 @@
+//! HTTP client for the NXLog Platform agents API.

@@ -1,0 +1,1 @@
+//! A local NXLog Platform for rehearsals and tests.

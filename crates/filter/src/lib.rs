@@ -1,0 +1,1 @@
+//! Filter language for NXLog Platform agents.

@@ -1,0 +1,1 @@
+//! End-to-end tests of `nxagents` against a live emulator.
