@@ -1,0 +1,339 @@
+//! The command line: argument structs whose doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, shown under every command's `--help` and in the man page.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success, including when no agent matched
+  1    unexpected error (network, server, local file), or confirmation declined
+  2    usage error or invalid filter
+  3    some agents failed
+  4    authentication or authorisation refused by the server
+  5    nothing matched and --fail-on-empty was given
+  130  interrupted (Ctrl-C); the report is written first";
+
+/// Select NXLog agents with filters and renew their certificates, safely.
+///
+/// Connection settings come from flags (`--url`, `--org`), then the
+/// environment (`NXLOG_URL`, `NXLOG_ORG`, `NXLOG_TOKEN`), then a profile in
+/// the configuration file. The token is never taken from the command line:
+/// use `NXLOG_TOKEN`, `--token-file FILE` or `--token-stdin`.
+#[derive(Debug, Parser)]
+#[command(name = "nxagents", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Base URL of the NXLog Platform agents service, e.g. `https://agents.example.com`
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        allow_hyphen_values = true,
+        help_heading = "Connection"
+    )]
+    pub url: Option<String>,
+
+    /// Organisation id
+    #[arg(
+        long,
+        global = true,
+        value_name = "ORG",
+        allow_hyphen_values = true,
+        help_heading = "Connection"
+    )]
+    pub org: Option<String>,
+
+    /// Profile to read from the configuration file [env: NXLOG_PROFILE]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub profile: Option<String>,
+
+    /// Configuration file [default: <config dir>/nxagents/config.toml]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub config: Option<PathBuf>,
+
+    /// Read the API token from FILE (one line; `-` is not stdin, use --token-stdin)
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        allow_hyphen_values = true,
+        conflicts_with = "token_stdin",
+        help_heading = "Connection"
+    )]
+    pub token_file: Option<PathBuf>,
+
+    /// Read the API token from the first line of standard input
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub token_stdin: bool,
+
+    /// Also trust the CA certificates in this PEM file (a private Platform CA)
+    /// [env: NXLOG_CA_BUNDLE]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// More logging on stderr: `-v` for decisions, `-vv` for every request
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Logging and colour")]
+    pub verbose: u8,
+
+    /// When to use colour (`NO_COLOR` is honoured under `auto`)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        value_name = "WHEN",
+        help_heading = "Logging and colour"
+    )]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is unset
+    Auto,
+    /// Always colour
+    Always,
+    /// Never colour
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a filter expression and print its canonical form
+    #[command(subcommand)]
+    Filter(FilterCommand),
+
+    /// Inspect agents
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+
+    /// Manage agent certificates
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
+
+    /// Send the `files-sync` command to agents (offline agents need it after a renew)
+    #[command(after_help = EXIT_CODES)]
+    FilesSync(BulkArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = EXIT_CODES)]
+    Completion {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Write man pages for every command into a folder (used by `cargo xtask man`)
+    #[command(hide = true)]
+    GenerateMan {
+        /// Folder to write into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// `nxagents filter ...`
+#[derive(Debug, Subcommand)]
+pub enum FilterCommand {
+    /// Parse and validate EXPR; print its canonical form on success
+    ///
+    /// EXPR may be `@FILE` to read the expression from a file, or `-` to read it
+    /// from standard input. One trailing newline is removed from what is read;
+    /// byte offsets in diagnostics count from the first byte of the content.
+    #[command(after_help = EXIT_CODES)]
+    Check(FilterCheckArgs),
+}
+
+/// Arguments of `nxagents filter check`.
+#[derive(Debug, Args)]
+pub struct FilterCheckArgs {
+    /// Treat unknown fields as errors instead of warnings
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Pin the clock used for relative times such as `now-7d`
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub now: Option<String>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = CheckFormat::Text, value_name = "FORMAT")]
+    pub output: CheckFormat,
+
+    /// The filter, `@FILE`, or `-` for standard input
+    #[arg(value_name = "EXPR", allow_hyphen_values = true)]
+    pub expr: String,
+}
+
+/// Output formats of `filter check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// The canonical filter on stdout, warnings on stderr
+    Text,
+    /// One JSON object on stdout (errors as JSON on stderr)
+    Json,
+}
+
+/// `nxagents agents ...`
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// List the agents that match a filter (every agent without one)
+    #[command(after_help = EXIT_CODES)]
+    List(ListArgs),
+}
+
+/// Arguments of `nxagents agents list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only agents matching this filter, e.g. `(hostname=PC1)`
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub filter: Option<String>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table, value_name = "FORMAT")]
+    pub output: ListFormat,
+
+    /// Exit with code 5 when no agent matches
+    #[arg(long)]
+    pub fail_on_empty: bool,
+
+    /// Pin the clock used for relative times and for the days-left column
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub now: Option<String>,
+}
+
+/// Output formats of listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// A table for people
+    Table,
+    /// One JSON array
+    Json,
+    /// One JSON object per line
+    Jsonl,
+}
+
+/// `nxagents certificate ...`
+#[derive(Debug, Subcommand)]
+pub enum CertificateCommand {
+    /// Renew the certificates of the selected agents
+    ///
+    /// Offline agents keep their old certificate until they come back online
+    /// and receive `files-sync`; the report names them and prints the command.
+    #[command(after_help = EXIT_CODES)]
+    Renew(RenewArgs),
+}
+
+/// Arguments of `nxagents certificate renew`.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+
+    /// Only agents whose certificate has already expired
+    #[arg(long, conflicts_with = "expiring_within")]
+    pub expired: bool,
+
+    /// Only agents whose certificate expires within DURATION (`30d`, `2w`, `12h`)
+    #[arg(long, value_name = "DURATION")]
+    pub expiring_within: Option<String>,
+}
+
+/// Selection and safety options shared by the commands that change agents.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("target").required(true).multiple(false).args(["filter", "id", "all"])
+))]
+pub struct BulkArgs {
+    /// Select the agents matching this filter, e.g. `(hostname=PC1)`
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub filter: Option<String>,
+
+    /// Select one agent by id (repeatable)
+    #[arg(long, value_name = "UUID", action = ArgAction::Append, allow_hyphen_values = true)]
+    pub id: Vec<String>,
+
+    /// Select every agent (must be given explicitly)
+    #[arg(long)]
+    pub all: bool,
+
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Show the targets and the request that would be sent, and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Exit with code 5 when no agent matches
+    #[arg(long)]
+    pub fail_on_empty: bool,
+
+    /// Write the whole run as JSON to FILE, also when it fails
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
+    pub report: Option<PathBuf>,
+
+    /// Output format of the results on stdout
+    #[arg(short, long, value_enum, default_value_t = ReportFormat::Text, value_name = "FORMAT")]
+    pub output: ReportFormat,
+
+    /// Pin the clock used for relative times and `--expired`
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub now: Option<String>,
+}
+
+/// Output formats of the commands that change agents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The preview, one line per agent, a summary and any follow-up command
+    Text,
+    /// The report (as written by --report) as one JSON object; errors as JSON on stderr
+    Json,
+}
+
+/// The clap command, for completions, man pages and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    fn check(args: &[&str], expect_ok: bool) {
+        let result = Cli::try_parse_from(args);
+        assert_eq!(result.is_ok(), expect_ok, "{args:?}: {result:?}");
+    }
+
+    #[test]
+    fn parses() {
+        check(&["nxagents", "certificate", "renew", "--all"], true);
+        check(&["nxagents", "certificate", "renew"], false);
+        check(&["nxagents", "certificate", "renew", "--all", "--filter", "(a=b)"], false);
+        check(&["nxagents", "files-sync", "--id", "x", "--id", "y"], true);
+        check(&["nxagents", "files-sync", "--filter", "-x"], true);
+        check(&["nxagents", "agents", "list", "--token-file", "-x"], true);
+        check(&["nxagents", "filter", "check", "-"], true);
+        check(
+            &["nxagents", "certificate", "renew", "--all", "--expired", "--expiring-within", "1d"],
+            false,
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Connection settings: flags, then the environment, then a profile.
+//!
+//! The configuration file is TOML:
+//!
+//! ```toml
+//! default_profile = "prod"
+//!
+//! [profiles.prod]
+//! url = "https://agents.example.com"
+//! org = "acme"
+//! token_file = "/home/me/.config/nxagents/prod.token"
+//! ca_bundle = "/etc/ssl/private-platform-ca.pem"   # optional
+//! ```
+//!
+//! A token is never read from the command line or from the file itself,
+//! only from `NXLOG_TOKEN`, `--token-file`, `--token-stdin` or a profile's
+//! `token_file`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tracing::debug;
+
+use crate::cli::Global;
+use crate::error::{Failure, Result};
+
+/// The environment a run sees; tests fill it by hand.
+pub trait Env {
+    /// The value of a variable, if set and valid UTF-8.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// The configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Profile used when neither `--profile` nor `NXLOG_PROFILE` names one.
+    pub default_profile: Option<String>,
+    /// Named profiles.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Base URL of the agents service.
+    pub url: Option<String>,
+    /// Organisation id.
+    pub org: Option<String>,
+    /// File holding the token.
+    pub token_file: Option<PathBuf>,
+    /// PEM file of extra CA certificates to trust.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// The API token; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    /// Checks a token read from `source`: not empty, visible ASCII only.
+    pub fn new(raw: &str, source: &str) -> Result<Token> {
+        let token = raw.trim();
+        if token.is_empty() {
+            return Err(Failure::usage(format!("token is empty (read from {source})")));
+        }
+        if let Some(bad) = token.chars().find(|c| !c.is_ascii_graphic()) {
+            let what = if bad.is_whitespace() { "whitespace" } else { "a character" };
+            return Err(Failure::usage(format!(
+                "token from {source} contains {what} that cannot go in an HTTP header"
+            )));
+        }
+        Ok(Token(token.to_owned()))
+    }
+
+    /// The secret itself, for the HTTP client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// Everything needed to reach the server.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Base URL, e.g. `https://agents.example.com`.
+    pub url: String,
+    /// Organisation id.
+    pub org: String,
+    /// The token.
+    pub token: Token,
+    /// PEM file of extra CA certificates to trust.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// The message for someone who typed `--token`.
+pub const TOKEN_FLAG_REFUSED: &str = "`--token` is refused: a token on the command line is \
+visible in the process list and shell history; use the `NXLOG_TOKEN` environment variable, \
+`--token-file FILE` or `--token-stdin`";
+
+/// Resolves the connection from flags, environment and configuration file.
+pub fn resolve(global: &Global, env: &dyn Env) -> Result<Connection> {
+    let profile = load_profile(global, env)?;
+
+    let url = pick("url", global.url.clone(), env, "NXLOG_URL", profile.url.clone())?;
+    let org = pick("org", global.org.clone(), env, "NXLOG_ORG", profile.org.clone())?;
+    let url = url.ok_or_else(|| {
+        Failure::usage("no server URL: pass `--url`, set `NXLOG_URL` or use a profile")
+    })?;
+    let org = org.ok_or_else(|| {
+        Failure::usage("no organisation: pass `--org`, set `NXLOG_ORG` or use a profile")
+    })?;
+    if org.trim().is_empty() {
+        return Err(Failure::usage("organisation is empty"));
+    }
+
+    let ca_bundle = global
+        .ca_bundle
+        .clone()
+        .or_else(|| env.var("NXLOG_CA_BUNDLE").map(PathBuf::from))
+        .or_else(|| profile.ca_bundle.clone());
+    let token = read_token(global, env, &profile)?;
+    Ok(Connection { url, org, token, ca_bundle })
+}
+
+/// Picks the first of flag, environment variable and profile value.
+fn pick(
+    what: &str,
+    flag: Option<String>,
+    env: &dyn Env,
+    var: &str,
+    profile: Option<String>,
+) -> Result<Option<String>> {
+    if let Some(value) = flag {
+        debug!("{what} taken from `--{what}`");
+        return Ok(Some(value));
+    }
+    if let Some(value) = env.var(var) {
+        debug!("{what} taken from `{var}`");
+        return Ok(Some(value));
+    }
+    if profile.is_some() {
+        debug!("{what} taken from the profile");
+    }
+    Ok(profile)
+}
+
+/// The token, from the first source that is set.
+fn read_token(global: &Global, env: &dyn Env, profile: &Profile) -> Result<Token> {
+    if let Some(path) = &global.token_file {
+        debug!("token read from `--token-file {}`", path.display());
+        return Token::new(&read_token_file(path)?, "`--token-file`");
+    }
+    if global.token_stdin {
+        debug!("token read from standard input");
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::unexpected(format!("cannot read the token from stdin: {e}")))?;
+        return Token::new(&line, "standard input");
+    }
+    if let Some(value) = env.var("NXLOG_TOKEN") {
+        debug!("token read from `NXLOG_TOKEN`");
+        return Token::new(&value, "`NXLOG_TOKEN`");
+    }
+    if let Some(path) = &profile.token_file {
+        debug!("token read from the profile's token file `{}`", path.display());
+        return Token::new(&read_token_file(path)?, "the profile's `token_file`");
+    }
+    Err(Failure::usage(
+        "no token: set `NXLOG_TOKEN`, pass `--token-file FILE` or `--token-stdin`, \
+         or give the profile a `token_file`",
+    ))
+}
+
+fn read_token_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Failure::usage(format!("cannot read the token file `{}`: {e}", path.display()))
+    })
+}
+
+/// The profile in force, or an empty one when there is none.
+fn load_profile(global: &Global, env: &dyn Env) -> Result<Profile> {
+    let explicit_file = global.config.clone();
+    let path = explicit_file.clone().or_else(default_config_path);
+    let requested = global.profile.clone().or_else(|| env.var("NXLOG_PROFILE"));
+
+    let Some(path) = path else {
+        return match requested {
+            Some(name) => Err(Failure::usage(format!(
+                "profile `{name}` requested but no configuration directory is known; \
+                 pass `--config FILE`"
+            ))),
+            None => Ok(Profile::default()),
+        };
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit_file.is_none() => {
+            if let Some(name) = requested {
+                return Err(Failure::usage(format!(
+                    "profile `{name}` requested but `{}` does not exist",
+                    path.display()
+                )));
+            }
+            return Ok(Profile::default());
+        }
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "cannot read the configuration file `{}`: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut file = parse_config(&text, &path)?;
+    debug!("configuration read from `{}`", path.display());
+
+    let Some(name) = requested.or_else(|| file.default_profile.clone()) else {
+        return Ok(Profile::default());
+    };
+    let profile = file.profiles.remove(&name).ok_or_else(|| {
+        let known: Vec<String> = file.profiles.keys().map(|k| format!("`{k}`")).collect();
+        let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+        Failure::usage(format!(
+            "unknown profile `{name}` in `{}` (profiles: {known})",
+            path.display()
+        ))
+    })?;
+    debug!("using profile `{name}`");
+    Ok(profile)
+}
+
+/// Parses the configuration file, with a pointed message for a `token` key.
+pub fn parse_config(text: &str, path: &Path) -> Result<ConfigFile> {
+    toml::from_str(text).map_err(|e| {
+        let message = e.message().to_owned();
+        let hint = if message.contains("unknown field `token`") {
+            "; store the token in a file and name it with `token_file`"
+        } else {
+            ""
+        };
+        Failure::usage(format!("invalid configuration file `{}`: {message}{hint}", path.display()))
+    })
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("nxagents").join("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_token(raw: &str, expect: Result<&str, &str>) {
+        let got = Token::new(raw, "`NXLOG_TOKEN`");
+        match (got, expect) {
+            (Ok(token), Ok(want)) => assert_eq!(token.expose(), want),
+            (Err(e), Err(want)) => assert_eq!(e.message, want),
+            (got, want) => panic!("{raw:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn tokens() {
+        check_token("abc", Ok("abc"));
+        check_token("abc\n", Ok("abc"));
+        check_token("-Xk3abc", Ok("-Xk3abc"));
+        check_token("", Err("token is empty (read from `NXLOG_TOKEN`)"));
+        check_token("  \t\n", Err("token is empty (read from `NXLOG_TOKEN`)"));
+        check_token(
+            "ab c",
+            Err("token from `NXLOG_TOKEN` contains whitespace that cannot go in an HTTP header"),
+        );
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let token = Token::new("secret-value", "test").unwrap();
+        assert_eq!(format!("{token:?}"), "Token(***)");
+    }
+
+    fn check_config(text: &str, expect: Result<&[&str], &str>) {
+        let got = parse_config(text, Path::new("c.toml"));
+        match (got, expect) {
+            (Ok(file), Ok(names)) => {
+                assert_eq!(file.profiles.keys().map(String::as_str).collect::<Vec<_>>(), names)
+            }
+            (Err(e), Err(want)) => assert!(e.message.contains(want), "{}", e.message),
+            (got, want) => panic!("{text:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn config_files() {
+        check_config("", Ok(&[]));
+        check_config(
+            "[profiles.a]\nurl = \"http://x\"\n[profiles.b]\norg = \"o\"\n",
+            Ok(&["a", "b"]),
+        );
+        check_config("[profiles.a]\ntoken = \"s\"\n", Err("name it with `token_file`"));
+        check_config("colour = 1\n", Err("unknown field `colour`"));
+    }
+}

@@ -1,0 +1,241 @@
+//! URLs: the API base and every path and query built on it.
+//!
+//! The filter's query value comes from nxlog-filter's encoder (every byte
+//! outside `A-Z a-z 0-9 - . _ ~` as `%XX`) and is set as the query text
+//! directly. The `url` crate leaves `%XX` and unreserved bytes alone, so the
+//! value is encoded exactly once; `query_pairs_mut` is not used because it
+//! form-encodes a space as `+`.
+
+use url::{Origin, Url};
+
+use crate::error::ConfigError;
+
+/// Query keys this client sets itself; a base URL may not carry them.
+const OWN_KEYS: [&str; 3] = ["filter", "offset", "limit"];
+
+/// The validated API base, and the builder of every request URL.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoints {
+    /// Ends in `/api/<org>/api/v1/`, without query or fragment.
+    api_base: Url,
+    /// The query text the base URL carried, kept as given (already encoded).
+    base_query: Option<String>,
+    org: String,
+}
+
+impl Endpoints {
+    /// Validates the base URL and organisation id, and works out the API base.
+    pub(crate) fn new(base_url: &str, org: &str) -> Result<Endpoints, ConfigError> {
+        let org = check_org(org)?;
+        let input = base_url.trim();
+        let refuse = |reason: &str| ConfigError::BaseUrl {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
+
+        let mut url = Url::parse(input).map_err(|e| refuse(&e.to_string()))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::BaseUrlCredentials);
+        }
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(refuse(&format!(
+                "expected scheme `http` or `https`, found `{}`",
+                url.scheme()
+            )));
+        }
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(refuse("expected a host"));
+        }
+        if url.fragment().is_some() {
+            return Err(refuse("expected no fragment (`#...`)"));
+        }
+
+        // A query on the base (say, a gateway's routing key) is kept as it
+        // was given and sent first on every request; only our own keys clash.
+        let base_query = url.query().filter(|q| !q.is_empty()).map(str::to_owned);
+        if let Some(query) = &base_query {
+            for (key, _) in url.query_pairs() {
+                if OWN_KEYS.contains(&key.as_ref()) {
+                    return Err(refuse(&format!(
+                        "expected no `{key}` in the query, found `{query}`; the client sets it"
+                    )));
+                }
+            }
+        }
+        url.set_query(None);
+
+        // Either the platform base (append the API path) or the full API
+        // base already ending in `api/<org>/api/v1`.
+        let mut segments: Vec<String> = url
+            .path_segments()
+            .map(|s| s.filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let api_tail = ["api", org.as_str(), "api", "v1"];
+        let has_api_tail = segments.len() >= 4 && segments[segments.len() - 4..] == api_tail;
+        if !has_api_tail {
+            segments.extend(api_tail.iter().map(|s| (*s).to_owned()));
+        }
+        {
+            let mut path = url.path_segments_mut().map_err(|()| refuse("expected a host"))?;
+            path.clear();
+            path.extend(&segments);
+            // A trailing empty segment makes the path end in `/`.
+            path.push("");
+        }
+
+        Ok(Endpoints { api_base: url, base_query, org })
+    }
+
+    pub(crate) fn api_base(&self) -> &Url {
+        &self.api_base
+    }
+
+    pub(crate) fn org(&self) -> &str {
+        &self.org
+    }
+
+    /// The origin requests go to; redirects elsewhere are refused.
+    pub(crate) fn origin(&self) -> Origin {
+        self.api_base.origin()
+    }
+
+    /// `<api base>/<segments...>` with the given query parameters.
+    ///
+    /// `segments` are pushed one by one, so each is percent-encoded as a
+    /// path segment (`*` stays literal). `params` values must already be
+    /// percent-encoded query values.
+    pub(crate) fn url(&self, segments: &[&str], params: &[(&str, &str)]) -> Url {
+        let mut url = self.api_base.clone();
+        url.path_segments_mut()
+            .expect("the api base was checked to be a base url")
+            .pop_if_empty()
+            .extend(segments);
+
+        let mut query = self.base_query.clone().unwrap_or_default();
+        for (key, value) in params {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(key);
+            query.push('=');
+            query.push_str(value);
+        }
+        if !query.is_empty() {
+            url.set_query(Some(&query));
+        }
+        url
+    }
+}
+
+/// The organisation id must be one non-empty path segment of unreserved
+/// characters.
+fn check_org(org: &str) -> Result<String, ConfigError> {
+    let org = org.trim();
+    let refuse = |reason: String| ConfigError::Org { input: org.to_owned(), reason };
+    if org.is_empty() {
+        return Err(refuse("expected an id, found nothing".to_owned()));
+    }
+    if org.chars().all(|c| c == '.') {
+        return Err(refuse("expected an id, found only dots".to_owned()));
+    }
+    if let Some((position, c)) =
+        org.char_indices().find(|(_, c)| !(c.is_ascii_alphanumeric() || "-._~".contains(*c)))
+    {
+        return Err(refuse(format!(
+            "expected letters, digits, `-`, `.`, `_` or `~`, found `{}` at byte {position}",
+            c.escape_default()
+        )));
+    }
+    Ok(org.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_base(base: &str, org: &str, expected: Result<&str, &str>) {
+        let got = Endpoints::new(base, org).map(|e| e.url(&["agents", "*"], &[]).to_string());
+        match (got, expected) {
+            (Ok(url), Ok(want)) => assert_eq!(url, want, "base {base:?}"),
+            (Err(err), Err(want)) => assert_eq!(err.to_string(), want, "base {base:?}"),
+            (got, want) => panic!("base {base:?}: got {got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn bases() {
+        let all = "https://agents.example.com/api/o/api/v1/agents/*";
+        check_base("https://agents.example.com", "o", Ok(all));
+        check_base("https://agents.example.com/", "o", Ok(all));
+        check_base("  https://agents.example.com//  ", "o", Ok(all));
+        check_base("https://agents.example.com/api/o/api/v1", "o", Ok(all));
+        check_base("https://agents.example.com/api/o/api/v1/", "o", Ok(all));
+        check_base(
+            "https://agents.example.com/api/other/api/v1/",
+            "o",
+            Ok("https://agents.example.com/api/other/api/v1/api/o/api/v1/agents/*"),
+        );
+        check_base(
+            "http://127.0.0.1:8080/prefix",
+            "demo",
+            Ok("http://127.0.0.1:8080/prefix/api/demo/api/v1/agents/*"),
+        );
+        check_base(
+            "https://agents.example.com/?tenant=a%20b",
+            "o",
+            Ok("https://agents.example.com/api/o/api/v1/agents/*?tenant=a%20b"),
+        );
+        check_base(
+            "https://agents.example.com/?filter=x",
+            "o",
+            Err("invalid base url `https://agents.example.com/?filter=x`: expected no `filter` in the query, found `filter=x`; the client sets it"),
+        );
+        check_base(
+            "agents.example.com",
+            "o",
+            Err("invalid base url `agents.example.com`: relative URL without a base"),
+        );
+        check_base(
+            "ftp://agents.example.com",
+            "o",
+            Err("invalid base url `ftp://agents.example.com`: expected scheme `http` or `https`, found `ftp`"),
+        );
+        check_base(
+            "https://user:pw@agents.example.com",
+            "o",
+            Err("base url must not hold a user name or password; give the token instead"),
+        );
+        check_base(
+            "https://agents.example.com/#x",
+            "o",
+            Err("invalid base url `https://agents.example.com/#x`: expected no fragment (`#...`)"),
+        );
+        check_base("https://h", "", Err("invalid organisation id ``: expected an id, found nothing"));
+        check_base("https://h", "..", Err("invalid organisation id `..`: expected an id, found only dots"));
+        check_base(
+            "https://h",
+            "a/b",
+            Err("invalid organisation id `a/b`: expected letters, digits, `-`, `.`, `_` or `~`, found `/` at byte 1"),
+        );
+    }
+
+    fn check_url(segments: &[&str], params: &[(&str, &str)], expected: &str) {
+        let endpoints = Endpoints::new("http://h/?k=v", "o").unwrap();
+        assert_eq!(endpoints.url(segments, params).as_str(), expected);
+    }
+
+    #[test]
+    fn urls() {
+        check_url(&["agents", "*", "count"], &[], "http://h/api/o/api/v1/agents/*/count?k=v");
+        check_url(
+            &["agents", "*", "certificate", "renew"],
+            &[("filter", "%28q%3D%22a%2Bb%26c%3Dd%22%29")],
+            "http://h/api/o/api/v1/agents/*/certificate/renew?k=v&filter=%28q%3D%22a%2Bb%26c%3Dd%22%29",
+        );
+        check_url(
+            &["agents", "*"],
+            &[("filter", "%28a%20b%29"), ("offset", "2"), ("limit", "100")],
+            "http://h/api/o/api/v1/agents/*?k=v&filter=%28a%20b%29&offset=2&limit=100",
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Every fault the emulator can inject, and the error each one becomes.
+
+use std::time::Duration;
+
+use nxlog_client::{Client, Error, ErrorClass, RetryPolicy, Selector, Target};
+use nxlog_emulator::{Emulator, Fault};
+
+use crate::support::{self, answer, Recorder};
+
+/// A client that never retries, so one fault gives one error.
+fn no_retry(emu: &Emulator) -> Client {
+    Client::new(
+        support::config(&emu.base_url(), support::RW)
+            .retry(RetryPolicy::none())
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Injects `fault`, lists all agents and renews all agents, and checks the
+/// class and message start of both errors.
+async fn check(fault: Fault, class: ErrorClass, get_start: &str, post_start: &str) {
+    let emu = support::emulator(3).await;
+    emu.inject(fault);
+    let client = no_retry(&emu);
+
+    let get = client.list_all(&Selector::All).await.unwrap_err();
+    let post = client.renew(&Target::all()).await.unwrap_err();
+
+    assert_eq!(get.class(), class, "{get:?}");
+    assert_eq!(post.class(), class, "{post:?}");
+    assert!(get.to_string().starts_with(get_start), "{get}");
+    assert!(post.to_string().starts_with(post_start), "{post}");
+    assert!(!get.is_auth() && !post.is_auth());
+}
+
+const LIST: &str = "/api/demo/api/v1/agents/*";
+const RENEW: &str = "/api/demo/api/v1/agents/*/certificate/renew";
+
+#[tokio::test]
+async fn status_with_a_json_body_is_an_api_error() {
+    check(
+        Fault::status(500),
+        ErrorClass::Api,
+        &format!("`GET {LIST}` failed with 500 internal server error: "),
+        &format!("`POST {RENEW}` failed with 500 internal server error: "),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn status_with_an_html_body_keeps_the_body() {
+    check(
+        Fault::status(502).body("<html><body>upstream down</body></html>"),
+        ErrorClass::Api,
+        &format!("`GET {LIST}` answered 502 bad gateway: <html><body>upstream down</body></html>"),
+        &format!("`POST {RENEW}` answered 502 bad gateway: <html><body>upstream down</body></html>"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn status_with_an_empty_body_says_so() {
+    check(
+        Fault::status(500).body(""),
+        ErrorClass::Api,
+        &format!("`GET {LIST}` answered 500 internal server error with an empty body"),
+        &format!("`POST {RENEW}` answered 500 internal server error with an empty body"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn injected_401_and_403_are_auth_errors() {
+    let emu = support::emulator(1).await;
+    emu.inject(Fault::status(401).times(1));
+    emu.inject(Fault::status(403).times(1));
+    let client = no_retry(&emu);
+
+    let first = client.count(&Selector::All).await.unwrap_err();
+    let second = client.count(&Selector::All).await.unwrap_err();
+
+    assert!(matches!(first, Error::Unauthenticated { .. }), "{first:?}");
+    assert!(matches!(second, Error::Forbidden { .. }), "{second:?}");
+    assert!(first.is_auth() && second.is_auth());
+    assert_eq!(first.class(), ErrorClass::Authentication);
+    assert_eq!(second.class(), ErrorClass::Authorization);
+}
+
+#[tokio::test]
+async fn delay_past_the_timeout_is_a_timeout() {
+    check(
+        Fault::delay(Duration::from_secs(3)),
+        ErrorClass::Network,
+        &format!("`GET {LIST}` timed out after 500ms"),
+        &format!("`POST {RENEW}` timed out after 500ms"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn delay_within_the_timeout_is_fine() {
+    let emu = support::emulator(3).await;
+    emu.inject(Fault::delay(Duration::from_millis(50)));
+    assert_eq!(no_retry(&emu).count(&Selector::All).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_a_transport_error() {
+    check(
+        Fault::drop_connection(),
+        ErrorClass::Network,
+        &format!("cannot reach the platform for `GET {LIST}`: "),
+        &format!("cannot reach the platform for `POST {RENEW}`: "),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_a_transport_error() {
+    check(
+        Fault::truncate(),
+        ErrorClass::Network,
+        &format!("cannot reach the platform for `GET {LIST}`: "),
+        &format!("cannot reach the platform for `POST {RENEW}`: "),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_non_json_body_is_a_decode_error_with_a_snippet() {
+    let emu = support::emulator(3).await;
+    emu.inject(Fault::non_json());
+    let error = no_retry(&emu).count(&Selector::All).await.unwrap_err();
+    let Error::Decode { snippet, .. } = &error else { panic!("{error:?}") };
+    assert!(snippet.starts_with('<'), "{snippet}");
+    assert!(!snippet.contains('\n'));
+    assert_eq!(error.class(), ErrorClass::Protocol);
+    assert!(error.to_string().starts_with(&format!("cannot decode the answer to `GET {LIST}/count`: ")), "{error}");
+}
+
+#[tokio::test]
+async fn rate_limit_without_retries_is_an_api_error() {
+    let emu = support::emulator(3).await;
+    emu.inject(Fault::rate_limit(Some(0)));
+    let error = no_retry(&emu).count(&Selector::All).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_transport_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = Client::new(
+        support::config(&format!("http://127.0.0.1:{port}"), support::RW)
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let error = client.count(&Selector::All).await.unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(error.to_string().to_lowercase().contains("connection refused"), "{error}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let big = format!("[{}]", vec!["1"; 5000].join(","));
+    let server = Recorder::spawn(move |_| answer(200, &[], &big)).await;
+    let client = Client::new(
+        support::config(&server.base(), support::RW).max_body(1024).build().unwrap(),
+    )
+    .unwrap();
+    let error = client.count(&Selector::All).await.unwrap_err();
+    assert!(matches!(error, Error::BodyTooLarge { limit: 1024, .. }), "{error:?}");
+    assert_eq!(server.seen().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn a_long_error_body_is_kept_up_to_two_kibibytes() {
+    let body = format!("<html>{}</html>", "é".repeat(4000));
+    let server = Recorder::spawn(move |_| answer(500, &[], &body)).await;
+    let error = support::client(&server.base()).count(&Selector::All).await.unwrap_err();
+    let Error::UnexpectedStatus { body, truncated, .. } = &error else { panic!("{error:?}") };
+    assert!(*truncated);
+    assert!(body.len() <= 2048 && body.len() >= 2046, "{}", body.len());
+    assert!(error.to_string().chars().count() < 400, "the message stays one short line");
+}

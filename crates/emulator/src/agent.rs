@@ -1,0 +1,306 @@
+//! The agent record: its JSON shape, its fields for filters, its status.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use nxlog_filter::{FieldValue, Record};
+use serde::de::Error as _;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// One managed NXLog agent as the emulator stores it.
+///
+/// The JSON shape (what the API returns and what a fleet file holds):
+///
+/// ```json
+/// {
+///   "id": "2f1f0c8e-8a3b-4c55-9a43-0b6f5f3f5e01",
+///   "hostname": "PC1",
+///   "online": true,
+///   "status": "online",
+///   "version": "6.4.9394",
+///   "os": "Windows 11 23H2",
+///   "address": "10.0.0.1",
+///   "certificate": { "notBefore": "2025-01-01T00:00:00Z", "notAfter": "2026-01-01T00:00:00Z" },
+///   "needsFilesSync": false
+/// }
+/// ```
+///
+/// `status` is derived (`offline` when not online, else `warning` when a files
+/// sync is pending, else `online`) and ignored on input. Members the emulator
+/// does not model are kept as they are, returned with the agent and visible to
+/// filters when they hold strings, numbers or booleans.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agent {
+    id: Uuid,
+    // The hyphenated text of `id`, kept so that filters can borrow it.
+    id_text: Box<str>,
+    /// Host name, compared case-sensitively by filters.
+    pub hostname: String,
+    /// Whether the agent is connected right now.
+    pub online: bool,
+    /// NXLog Agent version, e.g. `6.4.9394`.
+    pub version: String,
+    /// Operating system, e.g. `Ubuntu 24.04`.
+    pub os: String,
+    /// Network address the agent connects from.
+    pub address: String,
+    /// The agent's TLS certificate validity.
+    pub certificate: Certificate,
+    /// Set when a renewal happened while the agent was offline; cleared by a
+    /// files sync while it is online.
+    pub needs_files_sync: bool,
+    /// Members of the record the emulator does not model, kept verbatim.
+    pub extra: Map<String, Value>,
+}
+
+/// Validity period of an agent certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// Start of validity (`notBefore`).
+    pub not_before: DateTime<Utc>,
+    /// End of validity (`notAfter`).
+    pub not_after: DateTime<Utc>,
+}
+
+/// The derived `status` member of an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Connected and up to date.
+    Online,
+    /// Not connected.
+    Offline,
+    /// Connected but waiting for a files sync to receive a renewed certificate.
+    Warning,
+}
+
+impl Status {
+    /// The JSON spelling: `online`, `offline` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Online => "online",
+            Status::Offline => "offline",
+            Status::Warning => "warning",
+        }
+    }
+}
+
+impl Agent {
+    /// An online agent with the given id and host name and empty other fields.
+    pub fn new(id: Uuid, hostname: impl Into<String>, certificate: Certificate) -> Agent {
+        Agent {
+            id,
+            id_text: id.hyphenated().to_string().into_boxed_str(),
+            hostname: hostname.into(),
+            online: true,
+            version: String::new(),
+            os: String::new(),
+            address: String::new(),
+            certificate,
+            needs_files_sync: false,
+            extra: Map::new(),
+        }
+    }
+
+    /// The agent's id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The agent's id as lower-case hyphenated text.
+    pub fn id_str(&self) -> &str {
+        &self.id_text
+    }
+
+    /// The derived status.
+    pub fn status(&self) -> Status {
+        if !self.online {
+            Status::Offline
+        } else if self.needs_files_sync {
+            Status::Warning
+        } else {
+            Status::Online
+        }
+    }
+
+    /// The agent as the API returns it.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Formats a timestamp the way the API prints it: RFC 3339, UTC, `Z`.
+pub(crate) fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn bool_str(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+impl Record for Agent {
+    fn lookup(&self, key_path: &[&str]) -> Option<FieldValue<'_>> {
+        match key_path {
+            ["id"] => Some(FieldValue::Str(&self.id_text)),
+            ["hostname"] => Some(FieldValue::Str(&self.hostname)),
+            ["online"] => Some(FieldValue::Str(bool_str(self.online))),
+            ["status"] => Some(FieldValue::Str(self.status().as_str())),
+            ["version"] => Some(FieldValue::Str(&self.version)),
+            ["os"] => Some(FieldValue::Str(&self.os)),
+            ["address"] => Some(FieldValue::Str(&self.address)),
+            ["needsFilesSync"] => Some(FieldValue::Str(bool_str(self.needs_files_sync))),
+            ["certificate", "notBefore"] => Some(FieldValue::Time(self.certificate.not_before)),
+            ["certificate", "notAfter"] => Some(FieldValue::Time(self.certificate.not_after)),
+            [first, rest @ ..] => lookup_extra(self.extra.get(*first)?, rest),
+            [] => None,
+        }
+    }
+}
+
+// Walks the unmodelled members; numbers are not borrowable as text, so only
+// strings and booleans are visible to filters.
+fn lookup_extra<'a>(value: &'a Value, rest: &[&str]) -> Option<FieldValue<'a>> {
+    match (value, rest) {
+        (Value::String(s), []) => Some(FieldValue::Str(s)),
+        (Value::Bool(b), []) => Some(FieldValue::Str(bool_str(*b))),
+        (Value::Object(map), [first, rest @ ..]) => lookup_extra(map.get(*first)?, rest),
+        _ => None,
+    }
+}
+
+impl Serialize for Agent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(9 + self.extra.len()))?;
+        map.serialize_entry("id", &*self.id_text)?;
+        map.serialize_entry("hostname", &self.hostname)?;
+        map.serialize_entry("online", &self.online)?;
+        map.serialize_entry("status", self.status().as_str())?;
+        map.serialize_entry("version", &self.version)?;
+        map.serialize_entry("os", &self.os)?;
+        map.serialize_entry("address", &self.address)?;
+        map.serialize_entry(
+            "certificate",
+            &CertificateJson {
+                not_before: format_time(self.certificate.not_before),
+                not_after: format_time(self.certificate.not_after),
+            },
+        )?;
+        map.serialize_entry("needsFilesSync", &self.needs_files_sync)?;
+        for (key, value) in &self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CertificateJson {
+    not_before: String,
+    not_after: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentJson {
+    id: Uuid,
+    hostname: String,
+    #[serde(default = "yes")]
+    online: bool,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    address: String,
+    certificate: CertificateJson,
+    #[serde(default)]
+    needs_files_sync: bool,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn parse_time<E: serde::de::Error>(member: &str, text: &str) -> Result<DateTime<Utc>, E> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        E::custom(format_args!(
+            "`certificate.{member}`: expected an RFC 3339 timestamp, found `{text}`"
+        ))
+    })
+}
+
+impl<'de> Deserialize<'de> for Agent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Agent, D::Error> {
+        let raw = AgentJson::deserialize(deserializer)?;
+        let not_before = parse_time::<D::Error>("notBefore", &raw.certificate.not_before)?;
+        let not_after = parse_time::<D::Error>("notAfter", &raw.certificate.not_after)?;
+        let mut extra = raw.extra;
+
+        // `status` is derived; a stale copy in the input must not be echoed.
+        if let Some(status) = extra.remove("status") {
+            if !status.is_string() {
+                return Err(D::Error::custom("`status`: expected a string"));
+            }
+        }
+
+        let mut agent = Agent::new(raw.id, raw.hostname, Certificate { not_before, not_after });
+        agent.online = raw.online;
+        agent.version = raw.version;
+        agent.os = raw.os;
+        agent.address = raw.address;
+        agent.needs_files_sync = raw.needs_files_sync;
+        agent.extra = extra;
+        Ok(agent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Agent {
+        let text = r#"{"id":"2f1f0c8e-8a3b-4c55-9a43-0b6f5f3f5e01","hostname":"PC1",
+            "online":false,"version":"6.4","os":"Debian 12","address":"10.0.0.1",
+            "certificate":{"notBefore":"2024-01-01T00:00:00Z","notAfter":"2025-01-01T02:00:00+02:00"},
+            "team":"blue","labels":{"site":"ams"},"status":"stale"}"#;
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[track_caller]
+    fn check(path: &[&str], expected: Option<&str>) {
+        let agent = sample();
+        let found = agent.lookup(path).map(|v| match v {
+            FieldValue::Str(s) => s.to_string(),
+            FieldValue::Time(t) => format_time(t),
+        });
+        assert_eq!(found.as_deref(), expected, "{path:?}");
+    }
+
+    #[test]
+    fn lookup_fields() {
+        check(&["id"], Some("2f1f0c8e-8a3b-4c55-9a43-0b6f5f3f5e01"));
+        check(&["hostname"], Some("PC1"));
+        check(&["online"], Some("false"));
+        check(&["status"], Some("offline"));
+        check(&["certificate", "notAfter"], Some("2025-01-01T00:00:00Z"));
+        check(&["certificate", "notBefore"], Some("2024-01-01T00:00:00Z"));
+        check(&["team"], Some("blue"));
+        check(&["labels", "site"], Some("ams"));
+        check(&["labels"], None);
+        check(&["missing"], None);
+        check(&["certificate"], None);
+    }
+
+    #[test]
+    fn json_round_trip_drops_input_status() {
+        let agent = sample();
+        let json = agent.to_json();
+        assert_eq!(json["status"], "offline");
+        assert_eq!(json["certificate"]["notAfter"], "2025-01-01T00:00:00Z");
+        let back: Agent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, agent);
+    }
+}

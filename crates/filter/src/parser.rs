@@ -1,0 +1,656 @@
+//! The grammar: text to [`Expr`], with a byte span on every node.
+//!
+//! One function per rule, named after it, the rule in its doc comment.
+//! nom stays inside this module: [`parse`] turns nom's leftover input
+//! into byte offsets and returns the crate's [`Error`].
+//!
+//! Every rule decides what to do from the next character or word, and a
+//! rule that has started never hands its input back to another one, so
+//! parsing is linear in the input. Nesting (parentheses and `not`) is
+//! counted while parsing and stops at the configured depth, before the
+//! recursion can exhaust the stack.
+
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::{IResult, Parser};
+
+use crate::ast::{Comparison, Expr, Op, Value};
+use crate::{Error, ErrorKind, Span};
+
+/// What the parser knows about the whole input while it runs.
+struct Cx {
+    /// Length of the whole input, to turn leftover input into offsets.
+    len: usize,
+    max_depth: usize,
+    /// Offset of the `(` that encloses the whole filter, if one does; it
+    /// does not count towards the depth, so that printing (which adds
+    /// that pair) never makes a filter too deep to parse back.
+    free_group: Option<usize>,
+}
+
+impl Cx {
+    /// Byte offset of the leftover input `rest` in the whole input.
+    fn at(&self, rest: &str) -> usize {
+        self.len - rest.len()
+    }
+}
+
+/// The parser's error: either ours, with a span, or nom's, with only the
+/// leftover input (its length, so the type has no lifetime).
+#[derive(Debug)]
+enum PError {
+    Ours(Box<(ErrorKind, Span)>),
+    Nom { rest_len: usize },
+}
+
+impl<'a> nom::error::ParseError<&'a str> for PError {
+    fn from_error_kind(input: &'a str, _kind: nom::error::ErrorKind) -> Self {
+        PError::Nom { rest_len: input.len() }
+    }
+
+    fn append(_input: &'a str, _kind: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+type PResult<'a, T> = IResult<&'a str, T, PError>;
+
+/// Stops the parse with an error of ours.
+fn fail<'a, T>(kind: ErrorKind, span: Span) -> PResult<'a, T> {
+    Err(nom::Err::Failure(PError::Ours(Box::new((kind, span)))))
+}
+
+/// Parses a whole filter. Limits on length are checked by the caller.
+pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr, Error> {
+    let free_group = enclosing_group(input);
+    let cx = Cx { len: input.len(), max_depth, free_group };
+    match filter(&cx, input) {
+        Ok((_, expr)) => Ok(expr),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+            let (kind, span) = match e {
+                PError::Ours(boxed) => *boxed,
+                PError::Nom { rest_len } => {
+                    let at = input.len() - rest_len;
+                    let rest = &input[at..];
+                    let kind = unexpected("a comparison", rest);
+                    (kind, Span::new(at, at + token(rest).len()))
+                }
+            };
+            Err(Error::new(kind, span, input))
+        }
+        // Only streaming parsers report this, and this module uses none.
+        Err(nom::Err::Incomplete(_)) => Err(Error::new(
+            ErrorKind::UnexpectedEnd { expected: "a complete filter".into() },
+            Span::empty(input.len()),
+            input,
+        )),
+    }
+}
+
+/// `filter = ws or_expr ws EOF`
+///
+/// The outer parentheses are an ordinary group, so they are optional.
+fn filter<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr> {
+    let trimmed = i.trim();
+    let is_empty = trimmed.is_empty() || trimmed == "()";
+    if is_empty {
+        return fail(ErrorKind::EmptyFilter, Span::new(0, i.len()));
+    }
+
+    let (i, _) = ws(i)?;
+    let (i, expr) = or_expr(cx, i, 0)?;
+    let (i, _) = ws(i)?;
+    if !i.is_empty() {
+        return fail(after_operand("end of input", i), token_span(cx, i));
+    }
+    Ok((i, expr))
+}
+
+/// The offset of a `(` that encloses the whole input, found by one pass
+/// that tracks quotes the way the grammar does (a quote outside a quoted
+/// value always opens one, since bare values cannot hold quotes).
+fn enclosing_group(input: &str) -> Option<usize> {
+    let trimmed = input.trim();
+    let start = input.len() - input.trim_start().len();
+    let bytes = trimmed.as_bytes();
+    if bytes.first() != Some(&b'(') || bytes.last() != Some(&b')') {
+        return None;
+    }
+    let mut open = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if b == b'\\' => escaped = true,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'(' => open += 1,
+                b')' => {
+                    open = open.checked_sub(1)?;
+                    let closes_first = open == 0;
+                    if closes_first {
+                        return (i == bytes.len() - 1).then_some(start);
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// `or_expr = and_expr *(ws "or" ws and_expr)`
+fn or_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+    let start = cx.at(i);
+    let (mut i, first) = and_expr(cx, i, depth)?;
+    let mut terms = vec![first];
+    loop {
+        let (rest, _) = ws(i)?;
+        if rest.starts_with('|') {
+            return fail(symbolic(rest, "`or`"), token_span(cx, rest));
+        }
+        let Ok((rest, _)) = keyword("or", rest) else { break };
+        let (rest, _) = ws(rest)?;
+        let (rest, term) = and_expr(cx, rest, depth)?;
+        terms.push(term);
+        i = rest;
+    }
+    Ok((i, join(terms, start, cx.at(i), Expr::Or)))
+}
+
+/// `and_expr = not_expr *(ws "and" ws not_expr)`
+fn and_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+    let start = cx.at(i);
+    let (mut i, first) = not_expr(cx, i, depth)?;
+    let mut terms = vec![first];
+    loop {
+        let (rest, _) = ws(i)?;
+        if rest.starts_with('&') {
+            return fail(symbolic(rest, "`and`"), token_span(cx, rest));
+        }
+        let Ok((rest, _)) = keyword("and", rest) else { break };
+        let (rest, _) = ws(rest)?;
+        let (rest, term) = not_expr(cx, rest, depth)?;
+        terms.push(term);
+        i = rest;
+    }
+    Ok((i, join(terms, start, cx.at(i), Expr::And)))
+}
+
+/// One term stays itself; more become an `and` or `or` node.
+fn join(mut terms: Vec<Expr>, start: usize, end: usize, node: fn(Vec<Expr>, Span) -> Expr) -> Expr {
+    if terms.len() == 1 {
+        terms.pop().expect("one term")
+    } else {
+        node(terms, Span::new(start, end))
+    }
+}
+
+/// `not_expr = "not" ws not_expr / primary`
+///
+/// `not` is a keyword unless an operator follows it (`not = 1` compares a
+/// field called `not`). Each `not` counts one level of nesting.
+fn not_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+    let start = cx.at(i);
+    if let Ok((rest, _)) = keyword("not", i) {
+        let (after_ws, _) = ws(rest)?;
+        let is_field_name = after_ws.starts_with(['=', '!', '<', '>']);
+        if !is_field_name {
+            let depth = deeper(cx, depth, Span::new(start, cx.at(rest)))?;
+            let (rest, inner) = not_expr(cx, after_ws, depth)?;
+            let span = Span::new(start, cx.at(rest));
+            return Ok((rest, Expr::Not(Box::new(inner), span)));
+        }
+    }
+    primary(cx, i, depth)
+}
+
+/// `primary = "(" ws or_expr ws ")" / comparison`
+///
+/// Each `(` counts one level of nesting.
+fn primary<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+    let Ok((inner, _)) = tag::<_, _, PError>("(").parse(i) else {
+        return comparison(cx, i);
+    };
+    let open = Span::new(cx.at(i), cx.at(inner));
+    let is_free = cx.free_group == Some(open.start);
+    let depth = if is_free { depth } else { deeper(cx, depth, open)? };
+
+    let (inner, _) = ws(inner)?;
+    if inner.starts_with(['&', '|', '!']) {
+        return fail(ldap_prefix(inner), token_span(cx, inner));
+    }
+    let (inner, mut expr) = or_expr(cx, inner, depth)?;
+    let (inner, _) = ws(inner)?;
+    let Ok((rest, _)) = tag::<_, _, PError>(")").parse(inner) else {
+        return fail(after_operand("`)`", inner), token_span(cx, inner));
+    };
+
+    // The group's parentheses belong to the span of what they enclose.
+    let span = Span::new(open.start, cx.at(rest));
+    match &mut expr {
+        Expr::Or(_, s) | Expr::And(_, s) | Expr::Not(_, s) => *s = span,
+        Expr::Cmp(_) => {}
+    }
+    Ok((rest, expr))
+}
+
+/// `comparison = path ws operator ws value`
+fn comparison<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr> {
+    let start = cx.at(i);
+    if i.starts_with('!') {
+        return fail(symbolic(i, "`not`"), token_span(cx, i));
+    }
+    if i.starts_with(['&', '|']) {
+        return fail(ldap_prefix(i), token_span(cx, i));
+    }
+    if !i.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        let expected = "a comparison such as `hostname=PC1`, `(` or `not`";
+        return fail(unexpected(expected, i), token_span(cx, i));
+    }
+
+    let (i, path_text) = path(cx, i)?;
+    let path_span = Span::new(start, cx.at(i));
+    let (i, _) = ws(i)?;
+    let op_start = cx.at(i);
+    let (i, (op, op_text)) = operator(cx, i)?;
+    let op_span = Span::new(op_start, cx.at(i));
+    let (i, _) = ws(i)?;
+    let (i, value) = value(cx, i, op_text, op_span.end)?;
+
+    let cmp = Comparison {
+        path: path_text.to_string(),
+        path_span,
+        op,
+        op_text: op_text.to_string(),
+        op_span,
+        span: Span::new(start, value.span.end),
+        value,
+    };
+    Ok((i, Expr::Cmp(Box::new(cmp))))
+}
+
+/// `path = segment *("/" segment)`
+fn path<'a>(cx: &Cx, i: &'a str) -> PResult<'a, &'a str> {
+    let start = i;
+    let (mut i, _) = segment(cx, i)?;
+    while let Some(rest) = i.strip_prefix('/') {
+        (i, _) = segment(cx, rest)?;
+    }
+    Ok((i, &start[..start.len() - i.len()]))
+}
+
+/// `segment = ALPHA *(ALPHA / DIGIT / "_" / "-")`
+fn segment<'a>(cx: &Cx, i: &'a str) -> PResult<'a, &'a str> {
+    if !i.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return fail(ErrorKind::InvalidPath, token_span(cx, i));
+    }
+    take_while1(is_path_char).parse(i)
+}
+
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// `operator = "==" / "=" / "!=" / "<>" / "<=" / "<" / ">=" / ">" / word_operator`
+///
+/// Two-character symbols are tried before their one-character prefixes.
+fn operator<'a>(cx: &Cx, i: &'a str) -> PResult<'a, (Op, &'a str)> {
+    const SYMBOLS: [(&str, Op); 8] = [
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<>", Op::Ne),
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("=", Op::Eq),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ];
+    for (symbol, op) in SYMBOLS {
+        if let Some(rest) = i.strip_prefix(symbol) {
+            return Ok((rest, (op, symbol)));
+        }
+    }
+    word_operator(cx, i)
+}
+
+/// `word_operator = "eq" / "ne" / "lt" / "le" / "gt" / "ge" / "like"`,
+/// any letter case, not followed by a path character.
+fn word_operator<'a>(cx: &Cx, i: &'a str) -> PResult<'a, (Op, &'a str)> {
+    const WORDS: [(&str, Op); 7] = [
+        ("eq", Op::Eq),
+        ("ne", Op::Ne),
+        ("lt", Op::Lt),
+        ("le", Op::Le),
+        ("gt", Op::Gt),
+        ("ge", Op::Ge),
+        ("like", Op::Like),
+    ];
+    let (rest, word) = take_while(is_path_char).parse(i)?;
+    for (spelling, op) in WORDS {
+        if word.eq_ignore_ascii_case(spelling) {
+            return Ok((rest, (op, word)));
+        }
+    }
+    let expected = "an operator (`=`, `!=`, `lt`, `le`, `gt`, `ge` or `LIKE`)";
+    fail(unexpected(expected, i), token_span(cx, i))
+}
+
+/// `value = quoted / bare`
+///
+/// `after_op` is where the operator ends, for the missing-value error.
+fn value<'a>(cx: &Cx, i: &'a str, op_text: &str, after_op: usize) -> PResult<'a, Value> {
+    let is_missing = i.is_empty() || i.starts_with(')');
+    if is_missing {
+        let kind = ErrorKind::MissingValue { operator: op_text.to_string() };
+        return fail(kind, Span::empty(after_op));
+    }
+    match i.chars().next() {
+        Some(quote @ ('"' | '\'')) => quoted(cx, i, quote),
+        Some('(') => fail(ErrorKind::UnquotedParen, token_span(cx, i)),
+        _ => bare(cx, i),
+    }
+}
+
+/// `quoted = DQUOTE *(char / "\" DQUOTE / "\\") DQUOTE`
+/// `       / SQUOTE *(char / "\" SQUOTE / "\\") SQUOTE`
+fn quoted<'a>(cx: &Cx, i: &'a str, quote: char) -> PResult<'a, Value> {
+    let start = cx.at(i);
+    let mut text = String::new();
+    let mut chars = i.char_indices().skip(1);
+    while let Some((at, c)) = chars.next() {
+        if c == quote {
+            let rest = &i[at + 1..];
+            let span = Span::new(start, cx.at(rest));
+            return Ok((rest, Value { text, quote: Some(quote), span }));
+        }
+        if c == '\\' {
+            match chars.next() {
+                Some((_, next)) if next == quote || next == '\\' => text.push(next),
+                found => {
+                    let end = found.map_or(i.len(), |(at, c)| at + c.len_utf8());
+                    let kind = ErrorKind::InvalidEscape { found: found.map(|(_, c)| c), quote };
+                    return fail(kind, Span::new(start + at, start + end));
+                }
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    fail(ErrorKind::UnterminatedString { quote }, Span::new(start, cx.len))
+}
+
+/// `bare = 1*(any character but whitespace, quotes, parentheses, "=", "!",
+/// "<", ">", "&" and "|")`
+///
+/// A bare word is always a value here, even `and` or `or`. A `(` right
+/// after it means the value was meant to hold parentheses, which need
+/// quotes.
+fn bare<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Value> {
+    let start = cx.at(i);
+    let (rest, word) = match take_while1::<_, _, PError>(is_bare_char).parse(i) {
+        Ok(ok) => ok,
+        Err(_) => return fail(unexpected("a value", i), token_span(cx, i)),
+    };
+    if rest.starts_with('(') {
+        return fail(ErrorKind::UnquotedParen, token_span(cx, rest));
+    }
+    let span = Span::new(start, cx.at(rest));
+    Ok((rest, Value { text: word.to_string(), quote: None, span }))
+}
+
+fn is_bare_char(c: char) -> bool {
+    !(c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '=' | '!' | '<' | '>' | '&' | '|'))
+}
+
+/// `keyword = word`, any letter case, not followed by a path character.
+fn keyword<'a>(word: &'static str, i: &'a str) -> PResult<'a, &'a str> {
+    let (rest, found) = take_while1(is_path_char).parse(i)?;
+    if found.eq_ignore_ascii_case(word) {
+        Ok((rest, found))
+    } else {
+        Err(nom::Err::Error(PError::Nom { rest_len: i.len() }))
+    }
+}
+
+/// `ws = *WHITESPACE`, Unicode whitespace, the same set that ends a
+/// bare value.
+fn ws(i: &str) -> PResult<'_, &str> {
+    take_while(char::is_whitespace).parse(i)
+}
+
+/// One more level of nesting, or the too-deep error at `span`.
+fn deeper(cx: &Cx, depth: usize, span: Span) -> Result<usize, nom::Err<PError>> {
+    if depth >= cx.max_depth {
+        let kind = ErrorKind::TooDeep { max: cx.max_depth };
+        return Err(nom::Err::Failure(PError::Ours(Box::new((kind, span)))));
+    }
+    Ok(depth + 1)
+}
+
+/// The error for what follows a complete operand, when it is not `and`,
+/// `or` or what `closer` names.
+fn after_operand(closer: &str, rest: &str) -> ErrorKind {
+    unexpected(&format!("`and`, `or` or {closer}"), rest)
+}
+
+/// `&&`, `||` or `!` where the language wants a word.
+fn symbolic(rest: &str, use_instead: &'static str) -> ErrorKind {
+    ErrorKind::SymbolicLogic { found: token(rest).to_string(), use_instead }
+}
+
+/// `(&(a=1)(b=2))`, the LDAP prefix form.
+fn ldap_prefix(rest: &str) -> ErrorKind {
+    let use_instead = match rest.as_bytes()[0] {
+        b'&' => "`and` between comparisons, as in `(a=1) and (b=2)`",
+        b'|' => "`or` between comparisons, as in `(a=1) or (b=2)`",
+        _ => "`not` before a comparison, as in `not (a=1)`",
+    };
+    ErrorKind::SymbolicLogic { found: token(rest).to_string(), use_instead }
+}
+
+fn unexpected(expected: &str, rest: &str) -> ErrorKind {
+    if rest.is_empty() {
+        return ErrorKind::UnexpectedEnd { expected: expected.to_string() };
+    }
+    ErrorKind::UnexpectedToken {
+        expected: expected.to_string(),
+        found: format!("`{}`", token(rest)),
+    }
+}
+
+fn token_span(cx: &Cx, rest: &str) -> Span {
+    let start = cx.at(rest);
+    Span::new(start, start + token(rest).len())
+}
+
+/// The token at the start of `rest`, for messages: a word, a
+/// two-character symbol, or one character (empty at the end).
+fn token(rest: &str) -> &str {
+    const PAIRS: [&str; 7] = ["&&", "||", "==", "!=", "<>", "<=", ">="];
+    if let Some(pair) = PAIRS.iter().find(|p| rest.starts_with(**p)) {
+        return &rest[..pair.len()];
+    }
+    let word_len = rest.find(|c: char| !is_path_char(c)).unwrap_or(rest.len());
+    if word_len > 0 {
+        // Long words are cut to keep one-line messages short.
+        let mut end = word_len.min(40);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        return &rest[..end];
+    }
+    rest.chars().next().map_or("", |c| &rest[..c.len_utf8()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders the tree compactly: `And(Eq(a,"1"),Not(Lt(b,"2")))`.
+    fn show(e: &Expr) -> String {
+        let list = |name: &str, terms: &[Expr]| {
+            format!("{name}({})", terms.iter().map(show).collect::<Vec<_>>().join(","))
+        };
+        match e {
+            Expr::Or(t, _) => list("Or", t),
+            Expr::And(t, _) => list("And", t),
+            Expr::Not(inner, _) => format!("Not({})", show(inner)),
+            Expr::Cmp(c) => format!("{:?}({},{:?})", c.op, c.path, c.value.text),
+        }
+    }
+
+    fn check(input: &str, expected: &str) {
+        let expr = parse(input, 256).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        assert_eq!(show(&expr), expected, "{input:?}");
+    }
+
+    fn check_err(input: &str, code: &str, span: (usize, usize), message: &str) {
+        let err = parse(input, 256).expect_err(input);
+        let got = (err.kind().code(), (err.span().start, err.span().end));
+        assert_eq!(got, (code, span), "{input:?}: {err}");
+        assert!(err.to_string().contains(message), "{input:?}: {err}");
+    }
+
+    #[test]
+    fn parses_to() {
+        check("(hostname=PC1)", r#"Eq(hostname,"PC1")"#);
+        check("hostname=PC1", r#"Eq(hostname,"PC1")"#);
+        check("((hostname=PC1))", r#"Eq(hostname,"PC1")"#);
+        check(
+            r#"(certificate/not-after lt "2024-09-22 00:00:00 UTC")"#,
+            r#"Lt(certificate/not-after,"2024-09-22 00:00:00 UTC")"#,
+        );
+        check(r#"(name LIKE "New agents")"#, r#"Like(name,"New agents")"#);
+        check("(a==1)", r#"Eq(a,"1")"#);
+        check("(a eq 1)", r#"Eq(a,"1")"#);
+        check("(a EQ 1)", r#"Eq(a,"1")"#);
+        check("(a<>1)", r#"Ne(a,"1")"#);
+        check("(a ne 1)", r#"Ne(a,"1")"#);
+        check("(a != 1)", r#"Ne(a,"1")"#);
+        check("(a<1)", r#"Lt(a,"1")"#);
+        check("(a<=1)", r#"Le(a,"1")"#);
+        check("(a>1)", r#"Gt(a,"1")"#);
+        check("(a>=1)", r#"Ge(a,"1")"#);
+        check("(a Gt 1)", r#"Gt(a,"1")"#);
+        check("(a like 'x%')", r#"Like(a,"x%")"#);
+        check(r#"(a lt"x")"#, r#"Lt(a,"x")"#);
+        check("(a='it\\'s')", r#"Eq(a,"it's")"#);
+        check(r#"(a="\\")"#, r#"Eq(a,"\\")"#);
+        check(r#"(a="")"#, r#"Eq(a,"")"#);
+        check("(a=and)", r#"Eq(a,"and")"#);
+        check("(a=or)", r#"Eq(a,"or")"#);
+        check("(a=not)", r#"Eq(a,"not")"#);
+        check("(a=1 and b=2 or c=3)", r#"Or(And(Eq(a,"1"),Eq(b,"2")),Eq(c,"3"))"#);
+        check("(a=1 or b=2 and c=3)", r#"Or(Eq(a,"1"),And(Eq(b,"2"),Eq(c,"3")))"#);
+        check("(not a=1 and b=2)", r#"And(Not(Eq(a,"1")),Eq(b,"2"))"#);
+        check("(NOT not a=1)", r#"Not(Not(Eq(a,"1")))"#);
+        check("not(a=1)", r#"Not(Eq(a,"1"))"#);
+        check("(a=1)AND(b=2)", r#"And(Eq(a,"1"),Eq(b,"2"))"#);
+        check("(a=1) Or (b=2) oR (c=3)", r#"Or(Eq(a,"1"),Eq(b,"2"),Eq(c,"3"))"#);
+        check("(not = 1)", r#"Eq(not,"1")"#);
+        check("(a=x) and ((b=1) or (c=2))", r#"And(Eq(a,"x"),Or(Eq(b,"1"),Eq(c,"2")))"#);
+        check(" \t(a=1)\n ", r#"Eq(a,"1")"#);
+        check("a=1\u{a0}and\u{2003}b=2", r#"And(Eq(a,"1"),Eq(b,"2"))"#);
+        check("(a=now+30d)", r#"Eq(a,"now+30d")"#);
+        check("(a=日本)", r#"Eq(a,"日本")"#);
+        check("(a_b-c/d9=x)", r#"Eq(a_b-c/d9,"x")"#);
+    }
+
+    #[test]
+    fn fails_at_span_with() {
+        check_err("(mail=)", "missing-value", (6, 6), "missing value after `=`");
+        check_err("(mail= )", "missing-value", (6, 6), "write `\"\"`");
+        check_err("(mail eq)", "missing-value", (8, 8), "after `eq`");
+        check_err("(mail=", "missing-value", (6, 6), "missing value");
+        check_err("(cn=Doe(x))", "unquoted-paren", (7, 8), "must be quoted");
+        check_err("(cn=(x))", "unquoted-paren", (4, 5), "must be quoted");
+        check_err("(a=1) && (b=2)", "symbolic-logic", (6, 8), "expected `and`, found `&&`");
+        check_err("(a=1) || (b=2)", "symbolic-logic", (6, 8), "expected `or`, found `||`");
+        check_err("!(a=1)", "symbolic-logic", (0, 1), "expected `not`, found `!`");
+        check_err("(&(a=1)(b=2))", "symbolic-logic", (1, 2), "`and` between");
+        check_err("(|(a=1)(b=2))", "symbolic-logic", (1, 2), "`or` between");
+        check_err("(!(a=1))", "symbolic-logic", (1, 2), "`not` before");
+        check_err(
+            "(a=1 b=2)",
+            "unexpected-token",
+            (5, 6),
+            "expected `and`, `or` or `)`, found `b`",
+        );
+        check_err("a=1)", "unexpected-token", (3, 4), "or end of input, found `)`");
+        check_err(
+            "(a=1",
+            "unexpected-end",
+            (4, 4),
+            "expected `and`, `or` or `)`, found end of input",
+        );
+        check_err("(a ~ 1)", "unexpected-token", (3, 4), "expected an operator");
+        check_err("(a is 1)", "unexpected-token", (3, 5), "found `is`");
+        check_err("(1a=1)", "unexpected-token", (1, 3), "expected a comparison");
+        check_err("(a//b=1)", "invalid-path", (3, 4), "invalid field path");
+        check_err("(a/=1)", "invalid-path", (3, 4), "invalid field path");
+        check_err(r#"(a="x)"#, "unterminated-string", (3, 6), "expected closing `\"`");
+        check_err(r#"(a="C:\temp")"#, "invalid-escape", (6, 8), "found `\\t`");
+        check_err("(a='it\\\"s')", "invalid-escape", (6, 8), "expected `\\'`");
+        check_err("", "empty-filter", (0, 0), "must not be empty");
+        check_err("  ", "empty-filter", (0, 2), "must not be empty");
+        check_err("()", "empty-filter", (0, 2), "must not be empty");
+        check_err("(a=1) and ()", "unexpected-token", (11, 12), "expected a comparison");
+        check_err("(a=1) and", "unexpected-end", (9, 9), "expected a comparison");
+        check_err("(a=1) andy", "unexpected-token", (6, 10), "found `andy`");
+        check_err("(a=<1)", "unexpected-token", (3, 4), "expected a value, found `<`");
+        check_err("(é=1)", "unexpected-token", (1, 3), "found `é`");
+    }
+
+    #[test]
+    fn depth_limit_counts_parens_and_not() {
+        // The pair around the whole filter is free.
+        let nested = |n: usize| format!("{}a=1{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&nested(257), 256).is_ok());
+        let err = parse(&nested(258), 256).unwrap_err();
+        assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(257, 258)));
+        let unclosed = |n: usize| format!("{}a=1", "(".repeat(n));
+        let err = parse(&unclosed(257), 256).unwrap_err();
+        assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(256, 257)));
+
+        let nots = |n: usize| format!("{}a=1", "not ".repeat(n));
+        assert!(parse(&nots(256), 256).is_ok());
+        let err = parse(&nots(257), 256).unwrap_err();
+        assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(1024, 1027)));
+    }
+
+    #[test]
+    fn finds_the_group_around_everything() {
+        let check = |input: &str, expected: Option<usize>| {
+            assert_eq!(enclosing_group(input), expected, "{input}")
+        };
+        check("(a=1)", Some(0));
+        check("  ((a=1)) ", Some(2));
+        check("(a=1) and (b=2)", None);
+        check("a=1", None);
+        check(r#"(a=")")"#, Some(0));
+        check(r#"(a="\")" and b=1)"#, Some(0));
+        check(r#"(a="\\") and (b=1)"#, None);
+        check("   ", None);
+        check(r#"(a="x") and (b=")")"#, None);
+        check("(a=1))", None);
+        check("((a=1)", None);
+    }
+
+    #[test]
+    fn spans_cover_nodes() {
+        let input = r#"(a=1) and (b = "x\"y")"#;
+        let Expr::And(terms, span) = parse(input, 256).unwrap() else { panic!() };
+        assert_eq!(span, Span::new(0, input.len()));
+        let Expr::Cmp(c) = &terms[1] else { panic!() };
+        assert_eq!(
+            (c.path_span, c.op_span, c.value.span),
+            (Span::new(11, 12), Span::new(13, 14), Span::new(15, 21))
+        );
+        assert_eq!(c.value.text, "x\"y");
+        // Offset 2 of the decoded text (`y`) is after the escape in the input.
+        assert_eq!(c.value.input_offset(input, 2), 19);
+    }
+}
