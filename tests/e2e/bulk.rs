@@ -224,6 +224,12 @@ fn ids_select_exactly_those_agents() {
         2
     );
 
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let out = renew(&server, &["--id", unknown, "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("warning: no agent has the id `{unknown}`")), "{}", out.stderr);
+    assert!(out.stdout.contains("no agent matches"), "{}", out.stdout);
+
     let out = renew(&server, &["--id", "PC1", "--yes"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("invalid `--id` value `PC1`: expected a uuid"), "{}", out.stderr);

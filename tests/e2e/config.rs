@@ -192,7 +192,11 @@ fn ca_bundle_must_be_readable_and_pem() {
     let server = Server::demo(2, 1);
     let out = run(server.cmd().args(["--ca-bundle", "/nonexistent/ca.pem", "agents", "list"]));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("cannot read the CA bundle `/nonexistent/ca.pem`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read the CA bundle `/nonexistent/ca.pem`"),
+        "{}",
+        out.stderr
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("ca.pem");

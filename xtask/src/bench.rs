@@ -55,6 +55,7 @@ fn commands(sh: &Shell, root: &std::path::Path) -> anyhow::Result<()> {
     let mut emulator = Command::new(bin.join("nxlog-emulator"))
         .args(["--demo", "200", "--seed", "7"])
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .stdin(Stdio::null())
         .spawn()
         .context("cannot start nxlog-emulator")?;
@@ -89,8 +90,8 @@ fn compare(
     std::fs::write(&python_script, python_renew(&api))?;
     let python = format!("python3 {}", python_script.display());
     let ours = format!(
-        "{nxagents} certificate renew --filter '(hostname={HOSTNAME})' --yes --url {url} \
-         --org demo --color never"
+        "{nxagents} certificate renew --filter '(hostname={HOSTNAME})' --yes --fail-on-empty \
+         --url {url} --org demo --color never"
     );
     let check =
         format!("{nxagents} filter check '(certificate/not-after lt \"2024-09-22 00:00:00 UTC\")'");

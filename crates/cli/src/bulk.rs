@@ -35,18 +35,18 @@ pub struct Job<'a> {
 
 impl<'a> Job<'a> {
     /// `certificate renew`.
-    pub fn renew(args: &'a RenewArgs) -> Result<Job<'a>> {
-        Ok(Job {
+    pub fn renew(args: &'a RenewArgs) -> Job<'a> {
+        Job {
             kind: JobKind::Renew,
             args: &args.bulk,
             expired: args.expired,
             expiring_within: args.expiring_within.as_deref(),
-        })
+        }
     }
 
     /// `files-sync`.
-    pub fn files_sync(args: &'a BulkArgs) -> Result<Job<'a>> {
-        Ok(Job { kind: JobKind::FilesSync, args, expired: false, expiring_within: None })
+    pub fn files_sync(args: &'a BulkArgs) -> Job<'a> {
+        Job { kind: JobKind::FilesSync, args, expired: false, expiring_within: None }
     }
 
     fn json(&self) -> bool {
@@ -59,7 +59,19 @@ pub fn run(global: &Global, job: Job<'_>, out: &mut Out) -> Result<Exit> {
     let started = Utc::now();
     let report = Arc::new(Mutex::new(Report::new(job.kind.name(), job.args.dry_run, started)));
 
-    let result = execute(global, &job, out, &report);
+    let mut result = execute(global, &job, out, &report);
+    let sent = lock(&report).request_sent;
+    if let Err(failure) = &mut result {
+        let answer_lost = sent && matches!(failure.exit, Exit::Interrupted | Exit::Unexpected);
+        if answer_lost {
+            // The server may have carried out a command whose answer was lost.
+            failure.detail = Some(
+                "hint: the command request was sent, so the server may have acted on it; \
+                 check with `nxagents agents list`"
+                    .to_owned(),
+            );
+        }
+    }
 
     // Whatever happened, the report records it and is written.
     let mut report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -87,6 +99,9 @@ pub fn run(global: &Global, job: Job<'_>, out: &mut Out) -> Result<Exit> {
         out.line(&serde_json::to_string_pretty(&report).unwrap_or_default());
     }
 
+    if let (Err(_), Err(not_written)) = (&result, &written) {
+        out.warn(&format!("error: {}", not_written.message));
+    }
     let exit = result.map(|(exit, _)| exit)?;
     written?;
     Ok(exit)
@@ -252,6 +267,9 @@ async fn send(
     let request = api.curl(job.kind, filter);
     lock(report).request = Some(request.clone());
 
+    if !json {
+        warn_unknown_ids(&job.args.id, &rows, out);
+    }
     if rows.is_empty() {
         if !json {
             out.line("no agent matches; nothing to do");
@@ -261,7 +279,6 @@ async fn send(
     }
     if !json {
         preview(&rows, now, out);
-        warn_unknown_ids(&job.args.id, &rows, out);
     }
 
     if job.args.dry_run {
@@ -276,6 +293,7 @@ async fn send(
     }
 
     debug!("sending {} for {}", job.kind.name(), agents(rows.len()));
+    lock(report).request_sent = true;
     let items = api.send(job.kind, filter).await?;
     let failed = record(job.kind, &rows, &items, report);
 
@@ -497,7 +515,8 @@ mod tests {
     #[test]
     fn many_ids_make_one_filter() {
         // Pins today's behaviour (see the FIXME on `ids_filter`).
-        let ids: Vec<String> = (0..300).map(|i| format!("00000000-0000-4000-8000-{i:012}")).collect();
+        let ids: Vec<String> =
+            (0..300).map(|i| format!("00000000-0000-4000-8000-{i:012}")).collect();
         let filter = ids_filter(&ids).unwrap();
         assert_eq!(filter.to_string().matches(" or ").count(), 299);
         assert!(filter.to_query().len() > 300 * 40);

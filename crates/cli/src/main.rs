@@ -125,7 +125,8 @@ fn init_logging(verbose: u8) {
         _ => "nxagents=trace,nxlog_client=trace",
     };
     let filter = tracing_subscriber::EnvFilter::new(directives);
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -179,13 +180,9 @@ fn run(cli: Cli, out: &mut Out) -> Result<Exit> {
             runtime()?.block_on(agents::list(&connection, args, out))
         }
         Command::Certificate(CertificateCommand::Renew(args)) => {
-            let job = bulk::Job::renew(args)?;
-            bulk::run(&cli.global, job, out)
+            bulk::run(&cli.global, bulk::Job::renew(args), out)
         }
-        Command::FilesSync(args) => {
-            let job = bulk::Job::files_sync(args)?;
-            bulk::run(&cli.global, job, out)
-        }
+        Command::FilesSync(args) => bulk::run(&cli.global, bulk::Job::files_sync(args), out),
     }
 }
 

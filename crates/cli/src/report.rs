@@ -36,6 +36,9 @@ pub struct Report {
     pub error: Option<ReportError>,
     /// The command request as a curl line, token redacted.
     pub request: Option<String>,
+    /// Whether the command request was sent (the server may have acted on
+    /// it even when the run then failed or was interrupted).
+    pub request_sent: bool,
     /// How many agents matched the filter.
     pub matched: usize,
     /// One entry per matched agent.
@@ -106,6 +109,7 @@ impl Report {
             exit_code: 1,
             error: None,
             request: None,
+            request_sent: false,
             matched: 0,
             agents: Vec::new(),
             summary: Summary::default(),

@@ -14,18 +14,18 @@ const CONCURRENCY: usize = 16;
 
 fn renew(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let emu = runtime.block_on(Emulator::builder().demo(AGENTS, 7).request_log_limit(1).spawn()).unwrap();
-    let ids: Vec<AgentId> = emu
-        .agents()
-        .iter()
-        .map(|a| AgentId::parse(a["id"].as_str().unwrap()).unwrap())
-        .collect();
+    let emu =
+        runtime.block_on(Emulator::builder().demo(AGENTS, 7).request_log_limit(1).spawn()).unwrap();
+    let ids: Vec<AgentId> =
+        emu.agents().iter().map(|a| AgentId::parse(a["id"].as_str().unwrap()).unwrap()).collect();
 
     let token = SecretString::from("demo-rw-token".to_owned());
-    let config = Config::builder(&emu.base_url(), "demo", token).concurrency(CONCURRENCY).build().unwrap();
+    let config =
+        Config::builder(&emu.base_url(), "demo", token).concurrency(CONCURRENCY).build().unwrap();
     let client = Client::new(config).unwrap();
 
-    let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bare =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let urls: Vec<String> =
         ids.iter().map(|id| format!("{}agents/{id}/certificate/renew", emu.api_base())).collect();
 

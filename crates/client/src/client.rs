@@ -1,11 +1,11 @@
 //! The client and its operations: list, count, get, renew, files-sync.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt, stream};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tracing::debug;
 use url::Url;
@@ -129,7 +129,8 @@ impl Client {
             page: u64,
             previous: Option<Vec<String>>,
         }
-        let state = State { client: self.clone(), filter: selector.query_value(), page: 0, previous: None };
+        let state =
+            State { client: self.clone(), filter: selector.query_value(), page: 0, previous: None };
 
         stream::try_unfold(state, |mut state| async move {
             let inner = &state.client.inner;
@@ -141,7 +142,8 @@ impl Client {
                 });
             }
 
-            let (url, agents) = state.client.fetch_page(state.filter.as_deref(), state.page).await?;
+            let (url, agents) =
+                state.client.fetch_page(state.filter.as_deref(), state.page).await?;
             let is_last_page = agents.is_empty();
             if is_last_page {
                 debug!(page = state.page, "empty page ends the listing");
@@ -207,6 +209,8 @@ impl Client {
     /// ids are one `POST` each, at most the configured concurrency at a
     /// time, and always give `Ok`: each id ends up in the report's results,
     /// its `failures` (with the error that stopped it) or its `unreported`.
+    /// After a `401` or `403` the ids not yet sent are not sent; they fail
+    /// with [`Error::NotSent`].
     ///
     /// ```no_run
     /// # async fn run(client: nxlog_client::Client) -> Result<(), nxlog_client::Error> {
@@ -222,12 +226,7 @@ impl Client {
     pub async fn run(&self, command: Command, target: &Target) -> Result<Report, Error> {
         match target {
             Target::Select(selector) => {
-                let filter = selector.query_value();
-                let params: Vec<(&str, &str)> = filter.iter().map(|f| ("filter", f.as_str())).collect();
-                let mut segments = vec!["agents", "*"];
-                segments.extend(command.segments());
-                let url = self.inner.endpoints.url(&segments, &params);
-                let results = self.post_json(url).await?;
+                let results = self.post_json(self.command_url(command, selector)).await?;
                 Ok(Report { results, ..Report::default() })
             }
             Target::Id(id) => {
@@ -252,10 +251,25 @@ impl Client {
     /// Runs `command` on one agent with `POST agents/<id>/<command>` and
     /// returns the results the server sent.
     pub async fn run_one(&self, command: Command, id: &AgentId) -> Result<Vec<AgentResult>, Error> {
+        self.post_json(self.id_command_url(command, id)).await
+    }
+
+    /// The exact URL `command` on `selector` is sent to, e.g. for a dry run
+    /// or a curl line; [`Client::run`] uses this very function.
+    pub fn command_url(&self, command: Command, selector: &Selector) -> Url {
+        let filter = selector.query_value();
+        let params: Vec<(&str, &str)> = filter.iter().map(|f| ("filter", f.as_str())).collect();
+        let mut segments = vec!["agents", "*"];
+        segments.extend(command.segments());
+        self.inner.endpoints.url(&segments, &params)
+    }
+
+    /// The exact URL `command` on one agent is sent to; [`Client::run_one`]
+    /// uses this very function.
+    pub fn id_command_url(&self, command: Command, id: &AgentId) -> Url {
         let mut segments = vec!["agents", id.as_str()];
         segments.extend(command.segments());
-        let url = self.inner.endpoints.url(&segments, &[]);
-        self.post_json(url).await
+        self.inner.endpoints.url(&segments, &[])
     }
 
     /// Runs `command` on each id, at most the configured concurrency at a
@@ -266,6 +280,10 @@ impl Client {
         self.run_indexed(command, ids).map(|(_, outcome)| outcome).boxed()
     }
 
+    /// Runs `command` on each id, tagged with its index. Once one request
+    /// is refused with `401` or `403`, the ids not yet sent are not sent:
+    /// each gets [`Error::NotSent`] instead, since the same token would be
+    /// refused again (thousands of times, possibly locking the account).
     fn run_indexed(
         &self,
         command: Command,
@@ -273,11 +291,28 @@ impl Client {
     ) -> impl Stream<Item = (usize, IdOutcome)> + Send + 'static {
         let client = self.clone();
         let concurrency = self.inner.concurrency;
+        let refused: Arc<OnceLock<StatusCode>> = Arc::new(OnceLock::new());
         stream::iter(ids.into_iter().enumerate())
             .map(move |(index, id)| {
                 let client = client.clone();
+                let refused = refused.clone();
                 async move {
-                    let result = client.run_one(command, &id).await;
+                    let result = match refused.get() {
+                        Some(status) => Err(Error::NotSent {
+                            method: Method::POST,
+                            path: client.id_command_url(command, &id).path().to_owned(),
+                            refused: *status,
+                        }),
+                        None => client.run_one(command, &id).await,
+                    };
+                    if let Err(error) = &result {
+                        if error.is_auth() && !matches!(error, Error::NotSent { .. }) {
+                            let status = error.status().unwrap_or(StatusCode::UNAUTHORIZED);
+                            if refused.set(status).is_ok() {
+                                debug!(%status, "token refused; the remaining ids are not sent");
+                            }
+                        }
+                    }
                     (index, IdOutcome { id, result })
                 }
             })
@@ -285,7 +320,11 @@ impl Client {
     }
 
     /// `GET` one listing page; returns the URL too, for error messages.
-    async fn fetch_page(&self, filter: Option<&str>, page: u64) -> Result<(Url, Vec<Agent>), Error> {
+    async fn fetch_page(
+        &self,
+        filter: Option<&str>,
+        page: u64,
+    ) -> Result<(Url, Vec<Agent>), Error> {
         let offset = page.to_string();
         let limit = self.inner.page_size.to_string();
         let mut params: Vec<(&str, &str)> = filter.iter().map(|f| ("filter", *f)).collect();

@@ -188,7 +188,9 @@ mod tests {
         check_base(
             "https://agents.example.com/?filter=x",
             "o",
-            Err("invalid base url `https://agents.example.com/?filter=x`: expected no `filter` in the query, found `filter=x`; the client sets it"),
+            Err(
+                "invalid base url `https://agents.example.com/?filter=x`: expected no `filter` in the query, found `filter=x`; the client sets it",
+            ),
         );
         check_base(
             "agents.example.com",
@@ -198,7 +200,9 @@ mod tests {
         check_base(
             "ftp://agents.example.com",
             "o",
-            Err("invalid base url `ftp://agents.example.com`: expected scheme `http` or `https`, found `ftp`"),
+            Err(
+                "invalid base url `ftp://agents.example.com`: expected scheme `http` or `https`, found `ftp`",
+            ),
         );
         check_base(
             "https://user:pw@agents.example.com",
@@ -210,12 +214,22 @@ mod tests {
             "o",
             Err("invalid base url `https://agents.example.com/#x`: expected no fragment (`#...`)"),
         );
-        check_base("https://h", "", Err("invalid organisation id ``: expected an id, found nothing"));
-        check_base("https://h", "..", Err("invalid organisation id `..`: expected an id, found only dots"));
+        check_base(
+            "https://h",
+            "",
+            Err("invalid organisation id ``: expected an id, found nothing"),
+        );
+        check_base(
+            "https://h",
+            "..",
+            Err("invalid organisation id `..`: expected an id, found only dots"),
+        );
         check_base(
             "https://h",
             "a/b",
-            Err("invalid organisation id `a/b`: expected letters, digits, `-`, `.`, `_` or `~`, found `/` at byte 1"),
+            Err(
+                "invalid organisation id `a/b`: expected letters, digits, `-`, `.`, `_` or `~`, found `/` at byte 1",
+            ),
         );
     }
 

@@ -66,7 +66,9 @@ pub enum ConfigError {
         reason: String,
     },
     /// An agent id is not a UUID, e.g. `*` or `PC1`.
-    #[error("invalid agent id `{input}`: expected a uuid such as `1589a98a-66b3-11ee-80d5-4f584c6f672d`")]
+    #[error(
+        "invalid agent id `{input}`: expected a uuid such as `1589a98a-66b3-11ee-80d5-4f584c6f672d`"
+    )]
     AgentId {
         /// The id as given.
         input: String,
@@ -286,6 +288,18 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A many-id command skipped this id: an earlier request of the same
+    /// command was refused with `401` or `403`, so this one was not sent.
+    #[error("`{method} {path}` not sent: an earlier request was refused with {}", status_text(*.refused))]
+    NotSent {
+        /// Request method.
+        method: Method,
+        /// Request path (without the query).
+        path: String,
+        /// The status that refused the earlier request.
+        refused: StatusCode,
+    },
+
     /// A listing that does not end: the server returned the same page
     /// again (it ignores `offset`) or more pages than the configured limit.
     #[error("listing `{path}` stopped at page {page}: {reason}")]
@@ -307,6 +321,10 @@ impl Error {
             Error::Transport { .. } | Error::Timeout { .. } => ErrorClass::Network,
             Error::Unauthenticated { .. } => ErrorClass::Authentication,
             Error::Forbidden { .. } => ErrorClass::Authorization,
+            Error::NotSent { refused, .. } if *refused == StatusCode::FORBIDDEN => {
+                ErrorClass::Authorization
+            }
+            Error::NotSent { .. } => ErrorClass::Authentication,
             Error::Api { .. } | Error::UnexpectedStatus { .. } => ErrorClass::Api,
             Error::Redirect { .. }
             | Error::Decode { .. }
@@ -320,7 +338,8 @@ impl Error {
         matches!(self.class(), ErrorClass::Authentication | ErrorClass::Authorization)
     }
 
-    /// The HTTP status the server answered with, when there was one.
+    /// The HTTP status the server answered with, when there was one; for
+    /// [`Error::NotSent`], the status that refused the earlier request.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Unauthenticated { .. } => Some(StatusCode::UNAUTHORIZED),
@@ -328,6 +347,7 @@ impl Error {
             Error::Api { status, .. }
             | Error::UnexpectedStatus { status, .. }
             | Error::Redirect { status, .. } => Some(*status),
+            Error::NotSent { refused, .. } => Some(*refused),
             _ => None,
         }
     }
@@ -426,7 +446,10 @@ mod tests {
 
     #[test]
     fn api_messages() {
-        check_api(r#"{"message":"bad filter","help":"see docs"}"#, Some(("bad filter", Some("see docs"))));
+        check_api(
+            r#"{"message":"bad filter","help":"see docs"}"#,
+            Some(("bad filter", Some("see docs"))),
+        );
         check_api(r#"{"message":"bad filter"}"#, Some(("bad filter", None)));
         check_api(r#"{"error":"x"}"#, None);
         check_api("<html>oops</html>", None);

@@ -51,3 +51,5 @@ pub use select::{AgentId, RawFilter, Selector, Target};
 
 /// Re-exported so callers need not depend on `secrecy` to hand over a token.
 pub use secrecy::SecretString;
+/// Re-exported: the type of [`Client::api_base`] and [`Client::command_url`].
+pub use url::Url;

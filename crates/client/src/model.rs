@@ -238,7 +238,10 @@ mod tests {
     fn check_result(json: &str, status: Status, error: Option<(Option<&str>, Option<&str>, &str)>) {
         let result: AgentResult = serde_json::from_str(json).unwrap();
         assert_eq!(result.status, status, "{json}");
-        let got = result.error.as_ref().map(|e| (e.message.as_deref(), e.help.as_deref(), e.raw.as_str()));
+        let got = result
+            .error
+            .as_ref()
+            .map(|e| (e.message.as_deref(), e.help.as_deref(), e.raw.as_str()));
         assert_eq!(got, error, "{json}");
     }
 
@@ -262,7 +265,11 @@ mod tests {
             Status::Error,
             Some((Some("m"), None, r#"{"message":"m"}"#)),
         );
-        check_result(r#"{"id":"a","status":"error","error":42}"#, Status::Error, Some((None, None, "42")));
+        check_result(
+            r#"{"id":"a","status":"error","error":42}"#,
+            Status::Error,
+            Some((None, None, "42")),
+        );
     }
 
     #[test]

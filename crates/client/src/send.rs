@@ -60,9 +60,8 @@ impl Transport {
 
         // The token was checked to be visible ASCII, so this cannot fail;
         // the error arm still names no token.
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", config.token.expose_secret()))
-                .map_err(|_| ConfigError::TokenControl { position: 0 })?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose_secret()))
+            .map_err(|_| ConfigError::TokenControl { position: 0 })?;
         auth.set_sensitive(true);
 
         Ok(Transport {
@@ -124,9 +123,14 @@ impl Transport {
             Err(e) => {
                 trace!(%method, %url, elapsed_ms = elapsed_ms(sent), error = %root_cause(&e), "request failed");
                 // Only a failed connect guarantees a command was not sent.
-                let retryable = if *method == Method::GET { !is_overall_timeout(&e) } else { e.is_connect() };
+                let retryable =
+                    if *method == Method::GET { !is_overall_timeout(&e) } else { e.is_connect() };
                 let error = self.transport_error(method, path, e);
-                return if retryable { Attempt::Retry { error, after: None } } else { Attempt::Fail(error) };
+                return if retryable {
+                    Attempt::Retry { error, after: None }
+                } else {
+                    Attempt::Fail(error)
+                };
             }
         };
 
@@ -138,7 +142,11 @@ impl Transport {
             Err((error, retryable)) => {
                 trace!(%method, %url, status = status.as_u16(), elapsed_ms = elapsed_ms(sent), %error, "reading answer failed");
                 let retryable = retryable && *method == Method::GET;
-                return if retryable { Attempt::Retry { error, after: None } } else { Attempt::Fail(error) };
+                return if retryable {
+                    Attempt::Retry { error, after: None }
+                } else {
+                    Attempt::Fail(error)
+                };
             }
         };
         trace!(%method, %url, status = status.as_u16(), elapsed_ms = elapsed_ms(sent), bytes = body.len(), "request");
@@ -209,7 +217,13 @@ impl Transport {
     ) -> Result<Url, Error> {
         let refuse = |refusal: RedirectRefusal, location: String| {
             debug!(%method, %path, status = status.as_u16(), %location, %refusal, "redirect not followed");
-            Error::Redirect { method: method.clone(), path: path.to_owned(), status, location, refusal }
+            Error::Redirect {
+                method: method.clone(),
+                path: path.to_owned(),
+                status,
+                location,
+                refusal,
+            }
         };
 
         let Some(location) = location else {
@@ -235,14 +249,23 @@ impl Transport {
     }
 
     /// How long to wait before the next retry, or `None` to give up.
-    fn retry_wait(&self, retries: u32, after: Option<Duration>, started: Instant) -> Option<Duration> {
+    fn retry_wait(
+        &self,
+        retries: u32,
+        after: Option<Duration>,
+        started: Instant,
+    ) -> Option<Duration> {
         if retries >= self.retry.max_retries {
             debug!(retries, "giving up: retry limit reached");
             return None;
         }
         let wait = after.unwrap_or_else(|| self.retry.delay(retries));
         if started.elapsed() + wait > self.retry.budget {
-            debug!(wait_ms = wait.as_millis() as u64, budget_ms = self.retry.budget.as_millis() as u64, "giving up: the wait would pass the retry budget");
+            debug!(
+                wait_ms = wait.as_millis() as u64,
+                budget_ms = self.retry.budget.as_millis() as u64,
+                "giving up: the wait would pass the retry budget"
+            );
             return None;
         }
         Some(wait)
@@ -310,6 +333,15 @@ fn elapsed_ms(since: Instant) -> u64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_auth_header_is_sensitive() {
+        let token = secrecy::SecretString::from("tok-xyz".to_owned());
+        let config = Config::builder("http://127.0.0.1:9", "o", token).build().unwrap();
+        let transport = Transport::new(&config).unwrap();
+        assert!(transport.auth.is_sensitive());
+        assert_eq!(format!("{:?}", transport.auth), "Sensitive");
+    }
+
     fn check_retry_after(value: &str, expected: Option<u64>) {
         assert_eq!(parse_retry_after(value).map(|d| d.as_secs()), expected, "value {value:?}");
     }
@@ -339,11 +371,31 @@ mod tests {
 
     #[test]
     fn statuses() {
-        check_status(401, "", "the platform did not accept the token for `GET /api/o/api/v1/agents/*` (401 unauthorized)");
-        check_status(403, r#"{"message":"read-only token"}"#, "the token may not `GET /api/o/api/v1/agents/*` (403 forbidden): read-only token");
-        check_status(400, r#"{"message":"bad filter","help":"quote the value"}"#, "`GET /api/o/api/v1/agents/*` failed with 400 bad request: bad filter (help: quote the value)");
-        check_status(502, "<html>\n<h1>Bad gateway</h1></html>", "`GET /api/o/api/v1/agents/*` answered 502 bad gateway: <html> <h1>Bad gateway</h1></html>");
-        check_status(500, "", "`GET /api/o/api/v1/agents/*` answered 500 internal server error with an empty body");
+        check_status(
+            401,
+            "",
+            "the platform did not accept the token for `GET /api/o/api/v1/agents/*` (401 unauthorized)",
+        );
+        check_status(
+            403,
+            r#"{"message":"read-only token"}"#,
+            "the token may not `GET /api/o/api/v1/agents/*` (403 forbidden): read-only token",
+        );
+        check_status(
+            400,
+            r#"{"message":"bad filter","help":"quote the value"}"#,
+            "`GET /api/o/api/v1/agents/*` failed with 400 bad request: bad filter (help: quote the value)",
+        );
+        check_status(
+            502,
+            "<html>\n<h1>Bad gateway</h1></html>",
+            "`GET /api/o/api/v1/agents/*` answered 502 bad gateway: <html> <h1>Bad gateway</h1></html>",
+        );
+        check_status(
+            500,
+            "",
+            "`GET /api/o/api/v1/agents/*` answered 500 internal server error with an empty body",
+        );
         check_status(599, "x", "`GET /api/o/api/v1/agents/*` answered 599: x");
     }
 

@@ -30,26 +30,29 @@ use uuid::Uuid;
 /// sync is pending, else `online`) and ignored on input. Members the emulator
 /// does not model are kept as they are, returned with the agent and visible to
 /// filters when they hold strings, numbers or booleans.
+// `repr(C)` with the fields filters read most at the front keeps them in
+// one cache line, which is what a scan over a large fleet waits on.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
 pub struct Agent {
+    /// Host name, compared case-sensitively by filters.
+    pub hostname: String,
+    /// The agent's TLS certificate validity.
+    pub certificate: Certificate,
+    /// Whether the agent is connected right now.
+    pub online: bool,
+    /// Set when a renewal happened while the agent was offline; cleared by a
+    /// files sync while it is online.
+    pub needs_files_sync: bool,
     id: Uuid,
     // The hyphenated text of `id`, kept so that filters can borrow it.
     id_text: Box<str>,
-    /// Host name, compared case-sensitively by filters.
-    pub hostname: String,
-    /// Whether the agent is connected right now.
-    pub online: bool,
     /// NXLog Agent version, e.g. `6.4.9394`.
     pub version: String,
     /// Operating system, e.g. `Ubuntu 24.04`.
     pub os: String,
     /// Network address the agent connects from.
     pub address: String,
-    /// The agent's TLS certificate validity.
-    pub certificate: Certificate,
-    /// Set when a renewal happened while the agent was offline; cleared by a
-    /// files sync while it is online.
-    pub needs_files_sync: bool,
     /// Members of the record the emulator does not model, kept verbatim.
     pub extra: Map<String, Value>,
 }
@@ -139,6 +142,7 @@ fn bool_str(b: bool) -> &'static str {
 }
 
 impl Record for Agent {
+    #[inline]
     fn lookup(&self, key_path: &[&str]) -> Option<FieldValue<'_>> {
         match key_path {
             ["id"] => Some(FieldValue::Str(&self.id_text)),

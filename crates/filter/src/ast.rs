@@ -1,46 +1,47 @@
 //! The syntax tree the parser builds: the input as written, with a byte
 //! span on every node.
 
+use std::borrow::Cow;
+
 use crate::Span;
 
-/// A filter expression as written.
+/// A filter expression as written, borrowing from the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Expr {
+pub(crate) enum Expr<'a> {
     /// `a or b or ...`, two or more terms.
-    Or(Vec<Expr>, Span),
+    Or(Vec<Expr<'a>>, Span),
     /// `a and b and ...`, two or more terms.
-    And(Vec<Expr>, Span),
+    And(Vec<Expr<'a>>, Span),
     /// `not a`; the span starts at the keyword.
-    Not(Box<Expr>, Span),
-    /// `path op value`.
-    Cmp(Box<Comparison>),
+    Not(Box<Expr<'a>>, Span),
+    /// `path op value`, boxed to keep the recursive parser's frames small.
+    Cmp(Box<Comparison<'a>>),
 }
 
 /// `path op value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Comparison {
-    pub(crate) path: String,
+pub(crate) struct Comparison<'a> {
+    pub(crate) path: &'a str,
     pub(crate) path_span: Span,
     pub(crate) op: Op,
-    /// The operator as written, such as `==` or `Lt`.
-    pub(crate) op_text: String,
     pub(crate) op_span: Span,
-    pub(crate) value: Value,
+    pub(crate) value: Value<'a>,
     /// From the first byte of the path to the last byte of the value.
     pub(crate) span: Span,
 }
 
 /// A value with escapes decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Value {
-    pub(crate) text: String,
+pub(crate) struct Value<'a> {
+    /// Borrowed unless escapes had to be decoded.
+    pub(crate) text: Cow<'a, str>,
     /// The quote character, or `None` for a bare word.
     pub(crate) quote: Option<char>,
     /// The whole value, quotes included.
     pub(crate) span: Span,
 }
 
-impl Value {
+impl Value<'_> {
     /// The span of the characters between the quotes.
     pub(crate) fn content_span(&self) -> Span {
         match self.quote {

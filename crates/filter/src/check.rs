@@ -135,7 +135,7 @@ impl Check<'_> {
     /// Normalises a tree, flattening `a and (b and c)` into one `and`.
     ///
     /// The parser bounds the depth, so this recursion is bounded too.
-    fn expr(&mut self, expr: &Expr) -> Result<Node, Error> {
+    fn expr(&mut self, expr: &Expr<'_>) -> Result<Node, Error> {
         Ok(match expr {
             Expr::Cmp(cmp) => Node::Cmp(self.comparison(cmp)?),
             Expr::Not(inner, _) => Node::Not(Box::new(self.expr(inner)?)),
@@ -160,8 +160,8 @@ impl Check<'_> {
     /// An unknown field is a warning (an error when strict). Its type is
     /// taken from the operator: ordering operators compare instants, so
     /// their value must be a timestamp; other operators compare text.
-    fn comparison(&mut self, cmp: &Comparison) -> Result<Cmp, Error> {
-        let known = schema::field_type(&cmp.path);
+    fn comparison(&mut self, cmp: &Comparison<'_>) -> Result<Cmp, Error> {
+        let known = schema::field_type(cmp.path);
         if known.is_none() {
             self.unknown_field(cmp)?;
         }
@@ -178,7 +178,7 @@ impl Check<'_> {
         if !is_allowed {
             let kind = ErrorKind::OperatorNotAllowed {
                 operator: cmp.op.as_str(),
-                path: cmp.path.clone(),
+                path: cmp.path.to_string(),
                 field_type: field_type.name(),
                 allowed: field_type.allowed(),
             };
@@ -194,15 +194,15 @@ impl Check<'_> {
                 }
                 Val::Str(text.to_ascii_lowercase())
             }
-            _ => Val::Str(text.clone()),
+            _ => Val::Str(text.to_string()),
         };
-        Ok(Cmp { path: cmp.path.clone(), op: cmp.op, value })
+        Ok(Cmp { path: cmp.path.to_string(), op: cmp.op, value })
     }
 
-    fn unknown_field(&mut self, cmp: &Comparison) -> Result<(), Error> {
+    fn unknown_field(&mut self, cmp: &Comparison<'_>) -> Result<(), Error> {
         let kind = ErrorKind::UnknownField {
-            path: cmp.path.clone(),
-            suggestion: schema::suggest(&cmp.path),
+            path: cmp.path.to_string(),
+            suggestion: schema::suggest(cmp.path),
         };
         if self.strict {
             return Err(self.error(kind, cmp.path_span));
@@ -213,7 +213,7 @@ impl Check<'_> {
 
     /// Parses a timestamp value; the parser's error offsets are mapped
     /// back through quotes and escapes into the filter input.
-    fn timestamp(&self, cmp: &Comparison) -> Result<DateTime<Utc>, Error> {
+    fn timestamp(&self, cmp: &Comparison<'_>) -> Result<DateTime<Utc>, Error> {
         timestamp::parse(&cmp.value.text, self.now).map_err(|e| {
             let start = cmp.value.input_offset(self.input, e.start);
             let end = cmp.value.input_offset(self.input, e.end);

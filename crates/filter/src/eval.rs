@@ -134,15 +134,13 @@ fn eval<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
         PNode::Not(inner) => !eval(inner, record),
         PNode::Test { keys, test } => {
             // Key paths are short; borrow them into a stack array.
-            let mut buf = [""; 8];
-            let value = if keys.len() <= buf.len() {
-                for (slot, key) in buf.iter_mut().zip(keys.iter()) {
-                    *slot = key;
+            let value = match &**keys {
+                [a] => record.lookup(&[a]),
+                [a, b] => record.lookup(&[a, b]),
+                _ => {
+                    let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
+                    record.lookup(&keys)
                 }
-                record.lookup(&buf[..keys.len()])
-            } else {
-                let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
-                record.lookup(&keys)
             };
             test_value(test, value)
         }

@@ -10,6 +10,8 @@
 //! counted while parsing and stops at the configured depth, before the
 //! recursion can exhaust the stack.
 
+use std::borrow::Cow;
+
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::{IResult, Parser};
 
@@ -60,7 +62,7 @@ fn fail<'a, T>(kind: ErrorKind, span: Span) -> PResult<'a, T> {
 }
 
 /// Parses a whole filter. Limits on length are checked by the caller.
-pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr, Error> {
+pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
     let free_group = enclosing_group(input);
     let cx = Cx { len: input.len(), max_depth, free_group };
     match filter(&cx, input) {
@@ -89,7 +91,7 @@ pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr, Error> {
 /// `filter = ws or_expr ws EOF`
 ///
 /// The outer parentheses are an ordinary group, so they are optional.
-fn filter<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr> {
+fn filter<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr<'a>> {
     let trimmed = i.trim();
     let is_empty = trimmed.is_empty() || trimmed == "()";
     if is_empty {
@@ -142,10 +144,10 @@ fn enclosing_group(input: &str) -> Option<usize> {
 }
 
 /// `or_expr = and_expr *(ws "or" ws and_expr)`
-fn or_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+fn or_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr<'a>> {
     let start = cx.at(i);
     let (mut i, first) = and_expr(cx, i, depth)?;
-    let mut terms = vec![first];
+    let mut terms = Vec::new();
     loop {
         let (rest, _) = ws(i)?;
         if rest.starts_with('|') {
@@ -157,14 +159,14 @@ fn or_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
         terms.push(term);
         i = rest;
     }
-    Ok((i, join(terms, start, cx.at(i), Expr::Or)))
+    Ok((i, join(first, terms, start, cx.at(i), Expr::Or)))
 }
 
 /// `and_expr = not_expr *(ws "and" ws not_expr)`
-fn and_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+fn and_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr<'a>> {
     let start = cx.at(i);
     let (mut i, first) = not_expr(cx, i, depth)?;
-    let mut terms = vec![first];
+    let mut terms = Vec::new();
     loop {
         let (rest, _) = ws(i)?;
         if rest.starts_with('&') {
@@ -176,23 +178,30 @@ fn and_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
         terms.push(term);
         i = rest;
     }
-    Ok((i, join(terms, start, cx.at(i), Expr::And)))
+    Ok((i, join(first, terms, start, cx.at(i), Expr::And)))
 }
 
-/// One term stays itself; more become an `and` or `or` node.
-fn join(mut terms: Vec<Expr>, start: usize, end: usize, node: fn(Vec<Expr>, Span) -> Expr) -> Expr {
-    if terms.len() == 1 {
-        terms.pop().expect("one term")
-    } else {
-        node(terms, Span::new(start, end))
+/// One term stays itself; more become an `and` or `or` node. The list
+/// of further terms is only allocated when there are some.
+fn join<'a>(
+    first: Expr<'a>,
+    mut more: Vec<Expr<'a>>,
+    start: usize,
+    end: usize,
+    node: fn(Vec<Expr<'a>>, Span) -> Expr<'a>,
+) -> Expr<'a> {
+    if more.is_empty() {
+        return first;
     }
+    more.insert(0, first);
+    node(more, Span::new(start, end))
 }
 
 /// `not_expr = "not" ws not_expr / primary`
 ///
 /// `not` is a keyword unless an operator follows it (`not = 1` compares a
 /// field called `not`). Each `not` counts one level of nesting.
-fn not_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+fn not_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr<'a>> {
     let start = cx.at(i);
     if let Ok((rest, _)) = keyword("not", i) {
         let (after_ws, _) = ws(rest)?;
@@ -210,7 +219,7 @@ fn not_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
 /// `primary = "(" ws or_expr ws ")" / comparison`
 ///
 /// Each `(` counts one level of nesting.
-fn primary<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
+fn primary<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr<'a>> {
     let Ok((inner, _)) = tag::<_, _, PError>("(").parse(i) else {
         return comparison(cx, i);
     };
@@ -238,7 +247,7 @@ fn primary<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr> {
 }
 
 /// `comparison = path ws operator ws value`
-fn comparison<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr> {
+fn comparison<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr<'a>> {
     let start = cx.at(i);
     if i.starts_with('!') {
         return fail(symbolic(i, "`not`"), token_span(cx, i));
@@ -260,15 +269,8 @@ fn comparison<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr> {
     let (i, _) = ws(i)?;
     let (i, value) = value(cx, i, op_text, op_span.end)?;
 
-    let cmp = Comparison {
-        path: path_text.to_string(),
-        path_span,
-        op,
-        op_text: op_text.to_string(),
-        op_span,
-        span: Span::new(start, value.span.end),
-        value,
-    };
+    let span = Span::new(start, value.span.end);
+    let cmp = Comparison { path: path_text, path_span, op, op_span, value, span };
     Ok((i, Expr::Cmp(Box::new(cmp))))
 }
 
@@ -341,7 +343,7 @@ fn word_operator<'a>(cx: &Cx, i: &'a str) -> PResult<'a, (Op, &'a str)> {
 /// `value = quoted / bare`
 ///
 /// `after_op` is where the operator ends, for the missing-value error.
-fn value<'a>(cx: &Cx, i: &'a str, op_text: &str, after_op: usize) -> PResult<'a, Value> {
+fn value<'a>(cx: &Cx, i: &'a str, op_text: &str, after_op: usize) -> PResult<'a, Value<'a>> {
     let is_missing = i.is_empty() || i.starts_with(')');
     if is_missing {
         let kind = ErrorKind::MissingValue { operator: op_text.to_string() };
@@ -356,27 +358,30 @@ fn value<'a>(cx: &Cx, i: &'a str, op_text: &str, after_op: usize) -> PResult<'a,
 
 /// `quoted = DQUOTE *(char / "\" DQUOTE / "\\") DQUOTE`
 /// `       / SQUOTE *(char / "\" SQUOTE / "\\") SQUOTE`
-fn quoted<'a>(cx: &Cx, i: &'a str, quote: char) -> PResult<'a, Value> {
+fn quoted<'a>(cx: &Cx, i: &'a str, quote: char) -> PResult<'a, Value<'a>> {
     let start = cx.at(i);
-    let mut text = String::new();
+    // The text is borrowed until the first escape, then copied.
+    let mut text: Option<String> = None;
     let mut chars = i.char_indices().skip(1);
     while let Some((at, c)) = chars.next() {
         if c == quote {
             let rest = &i[at + 1..];
             let span = Span::new(start, cx.at(rest));
+            let text = text.map_or(Cow::Borrowed(&i[1..at]), Cow::Owned);
             return Ok((rest, Value { text, quote: Some(quote), span }));
         }
         if c == '\\' {
+            let copied = text.get_or_insert_with(|| i[1..at].to_string());
             match chars.next() {
-                Some((_, next)) if next == quote || next == '\\' => text.push(next),
+                Some((_, next)) if next == quote || next == '\\' => copied.push(next),
                 found => {
                     let end = found.map_or(i.len(), |(at, c)| at + c.len_utf8());
                     let kind = ErrorKind::InvalidEscape { found: found.map(|(_, c)| c), quote };
                     return fail(kind, Span::new(start + at, start + end));
                 }
             }
-        } else {
-            text.push(c);
+        } else if let Some(copied) = &mut text {
+            copied.push(c);
         }
     }
     fail(ErrorKind::UnterminatedString { quote }, Span::new(start, cx.len))
@@ -388,7 +393,7 @@ fn quoted<'a>(cx: &Cx, i: &'a str, quote: char) -> PResult<'a, Value> {
 /// A bare word is always a value here, even `and` or `or`. A `(` right
 /// after it means the value was meant to hold parentheses, which need
 /// quotes.
-fn bare<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Value> {
+fn bare<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Value<'a>> {
     let start = cx.at(i);
     let (rest, word) = match take_while1::<_, _, PError>(is_bare_char).parse(i) {
         Ok(ok) => ok,
@@ -398,7 +403,7 @@ fn bare<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Value> {
         return fail(ErrorKind::UnquotedParen, token_span(cx, rest));
     }
     let span = Span::new(start, cx.at(rest));
-    Ok((rest, Value { text: word.to_string(), quote: None, span }))
+    Ok((rest, Value { text: Cow::Borrowed(word), quote: None, span }))
 }
 
 fn is_bare_char(c: char) -> bool {
@@ -490,8 +495,8 @@ mod tests {
     use super::*;
 
     /// Renders the tree compactly: `And(Eq(a,"1"),Not(Lt(b,"2")))`.
-    fn show(e: &Expr) -> String {
-        let list = |name: &str, terms: &[Expr]| {
+    fn show(e: &Expr<'_>) -> String {
+        let list = |name: &str, terms: &[Expr<'_>]| {
             format!("{name}({})", terms.iter().map(show).collect::<Vec<_>>().join(","))
         };
         match e {

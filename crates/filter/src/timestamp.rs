@@ -68,9 +68,7 @@
 
 use std::fmt;
 
-use chrono::{
-    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
 
 /// Why a timestamp did not parse.
 ///
@@ -536,7 +534,8 @@ fn vendor_zone(sc: &mut Scanner<'_>) -> Result<i64> {
     }
 }
 
-/// Seconds east of UTC for a numeric offset whose sign is at `start`.
+/// Seconds east of UTC for a numeric offset; hours reach 23 in RFC 3339
+/// and ASN.1, 99 in RFC 5322.
 fn offset_seconds(sign: u8, hours: Part, minutes: Part, max_hours: u32) -> Result<i64> {
     if hours.value > max_hours {
         let message =
@@ -928,46 +927,43 @@ fn build(sc: &Scanner<'_>, f: Fields) -> Result<DateTime<Utc>> {
             "00-59, or 60 for a leap second",
         ));
     }
-    let is_leap = second == 60;
-    let local = date
-        .and_hms_nano_opt(f.hour.value, f.minute.value, if is_leap { 59 } else { second }, f.nanos)
-        .expect("fields were checked above");
-
-    // To UTC.
+    // To UTC, in seconds from the start of the written day.
     let whole_range = || {
         let message = "timestamp out of range, expected years 0000-9999 in UTC";
         fail(sc.start, sc.end, message)
     };
-    let mut utc = to_utc(local, f.offset).ok_or_else(whole_range)?;
-    if is_leap {
-        let second = f.second.unwrap_or(f.minute);
-        if utc.hour() != 23 || utc.minute() != 59 {
+    let seconds = i64::from(f.hour.value * 3600 + f.minute.value * 60 + second) - f.offset;
+    if second == 60 {
+        let is_last_second_of_utc_day = (seconds - 1).rem_euclid(86_400) == 86_399;
+        if !is_last_second_of_utc_day {
+            let part = f.second.unwrap_or(f.minute);
             let message = "second `60` is only valid for a leap second, at 23:59:60 UTC";
-            return Err(fail(second.start, second.end, message));
+            return Err(fail(part.start, part.end, message));
         }
-        utc = utc.checked_add_signed(TimeDelta::seconds(1)).ok_or_else(whole_range)?;
+        // POSIX time has no leap seconds: 23:59:60 counts as the next
+        // 00:00:00, which `seconds` already is.
     }
-    in_range(utc).ok_or_else(whole_range)
+    instant(date, seconds, f.nanos).ok_or_else(whole_range)
 }
 
-/// Local time minus its offset (seconds east of UTC).
+/// The instant `seconds` (plus `nanos`) after the start of `date` in UTC;
+/// `seconds` may fall outside the day once an offset is taken off. `None`
+/// outside the years 0000-9999.
 #[inline(always)]
-fn to_utc(local: NaiveDateTime, offset: i64) -> Option<NaiveDateTime> {
-    if offset == 0 {
-        return Some(local);
+fn instant(date: NaiveDate, seconds: i64, nanos: u32) -> Option<DateTime<Utc>> {
+    let date = match seconds.div_euclid(86_400) {
+        0 => date,
+        -1 => date.pred_opt()?,
+        1 => date.succ_opt()?,
+        // RFC 5322 offsets reach 99:59, several days.
+        days => date.checked_add_signed(TimeDelta::try_days(days)?)?,
+    };
+    if !(0..=9999).contains(&date.year()) {
+        return None;
     }
-    // RFC 5322 allows offsets of a day or more, which `FixedOffset` cannot
-    // hold.
-    match i32::try_from(offset).ok().and_then(FixedOffset::east_opt) {
-        Some(offset) => local.checked_sub_offset(offset),
-        None => local.checked_sub_signed(TimeDelta::seconds(offset)),
-    }
-}
-
-/// The instant, if it lies in the years 0000-9999 that RFC 3339 can spell.
-#[inline(always)]
-fn in_range(utc: NaiveDateTime) -> Option<DateTime<Utc>> {
-    (0..=9999).contains(&utc.year()).then(|| utc.and_utc())
+    let time_of_day = seconds.rem_euclid(86_400) as u32;
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(time_of_day, nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Two ASCII digits at `at` as a number.
@@ -1028,7 +1024,7 @@ fn rfc3339_fast(b: &[u8]) -> Option<DateTime<Utc>> {
     };
 
     let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
-    in_range(to_utc(date.and_hms_nano_opt(hour, minute, second, nanos)?, offset)?)
+    instant(date, i64::from(hour * 3600 + minute * 60 + second) - offset, nanos)
 }
 
 /// The common RFC 5322 spelling read in one pass, for speed:
@@ -1095,7 +1091,7 @@ fn rfc5322_fast(b: &[u8]) -> Option<DateTime<Utc>> {
     if weekday.is_some_and(|w| w != date.weekday()) {
         return None;
     }
-    in_range(to_utc(date.and_hms_nano_opt(hour, minute, second, 0)?, offset)?)
+    instant(date, i64::from(hour * 3600 + minute * 60 + second) - offset, 0)
 }
 
 /// The offset in hours of a zone name RFC 5322 knows (plus `UTC` and the

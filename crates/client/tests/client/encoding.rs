@@ -4,7 +4,7 @@
 use nxlog_client::{Selector, Target};
 use nxlog_emulator::Emulator;
 
-use crate::support::{self, filter_param, form_decode, ok_json, Recorder};
+use crate::support::{self, Recorder, filter_param, form_decode, ok_json};
 
 /// Host names that break naive encoders: form `+`, separators, `%`, quotes.
 const AWKWARD: &[&str] = &[
@@ -81,9 +81,17 @@ async fn the_emulator_decodes_each_filter_back_byte_for_byte() {
         let report = client.renew(&Target::Select(selector)).await.unwrap();
 
         let id = format!("00000000-0000-4000-8000-{index:012}");
-        assert_eq!(agents.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [id.clone()], "{hostname}");
+        assert_eq!(
+            agents.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+            [id.as_str()],
+            "{hostname}"
+        );
         assert_eq!(count, 1, "{hostname}");
-        assert_eq!(report.results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [id], "{hostname}");
+        assert_eq!(
+            report.results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            [id],
+            "{hostname}"
+        );
         for request in emu.requests() {
             let value = filter_param(request.query.as_deref().unwrap());
             assert!(is_strictly_encoded(&value), "{hostname}: `{value}`");
@@ -101,7 +109,10 @@ async fn the_sent_value_is_the_filter_crates_encoding() {
         client.count(&Selector::Filter(filter.clone())).await.unwrap();
         let seen = server.seen();
         let query = seen.last().unwrap().query.clone().unwrap();
-        assert_eq!(query, format!("filter={}", nxlog_filter::encode_query_value(&filter.to_string())));
+        assert_eq!(
+            query,
+            format!("filter={}", nxlog_filter::encode_query_value(&filter.to_string()))
+        );
         assert_eq!(query, format!("filter={}", filter.to_query()));
     }
 }
@@ -127,7 +138,44 @@ async fn star_stays_literal_in_the_path() {
 
 #[test]
 fn strict_encoding_check() {
-    for (value, ok) in [("%28a%29", true), ("a-b.c_d~", true), ("a+b", false), ("a b", false), ("%2", false), ("%zz", false)] {
+    for (value, ok) in [
+        ("%28a%29", true),
+        ("a-b.c_d~", true),
+        ("a+b", false),
+        ("a b", false),
+        ("%2", false),
+        ("%zz", false),
+    ] {
         assert_eq!(is_strictly_encoded(value), ok, "{value}");
     }
+}
+
+#[tokio::test]
+async fn command_urls_are_the_urls_sent() {
+    let server = Recorder::spawn(|_| {
+        ok_json(r#"[{"id":"1589a98a-66b3-11ee-80d5-4f584c6f672d","status":"success"}]"#)
+    })
+    .await;
+    let client = support::client(&format!("{}/?tenant=x%20y", server.base()));
+    let selector = Selector::Filter(hostname_filter("a b+c"));
+    let id = nxlog_client::AgentId::parse("1589a98a-66b3-11ee-80d5-4f584c6f672d").unwrap();
+
+    client.run(nxlog_client::Command::Renew, &Target::Select(selector.clone())).await.unwrap();
+    client.run(nxlog_client::Command::FilesSync, &Target::Id(id.clone())).await.unwrap();
+
+    let sent: Vec<String> = server
+        .seen()
+        .iter()
+        .map(|s| {
+            format!("{}{}", s.path, s.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default())
+        })
+        .collect();
+    let expected: Vec<String> = [
+        client.command_url(nxlog_client::Command::Renew, &selector),
+        client.id_command_url(nxlog_client::Command::FilesSync, &id),
+    ]
+    .iter()
+    .map(|url| url[url::Position::BeforePath..].to_owned())
+    .collect();
+    assert_eq!(sent, expected);
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use nxlog_client::{Client, Error, ErrorClass, RetryPolicy, Selector, Target};
 use nxlog_emulator::{Emulator, Fault};
 
-use crate::support::{self, answer, Recorder};
+use crate::support::{self, Recorder, answer};
 
 /// A client that never retries, so one fault gives one error.
 fn no_retry(emu: &Emulator) -> Client {
@@ -56,7 +56,9 @@ async fn status_with_an_html_body_keeps_the_body() {
         Fault::status(502).body("<html><body>upstream down</body></html>"),
         ErrorClass::Api,
         &format!("`GET {LIST}` answered 502 bad gateway: <html><body>upstream down</body></html>"),
-        &format!("`POST {RENEW}` answered 502 bad gateway: <html><body>upstream down</body></html>"),
+        &format!(
+            "`POST {RENEW}` answered 502 bad gateway: <html><body>upstream down</body></html>"
+        ),
     )
     .await;
 }
@@ -138,7 +140,10 @@ async fn a_non_json_body_is_a_decode_error_with_a_snippet() {
     assert!(snippet.starts_with('<'), "{snippet}");
     assert!(!snippet.contains('\n'));
     assert_eq!(error.class(), ErrorClass::Protocol);
-    assert!(error.to_string().starts_with(&format!("cannot decode the answer to `GET {LIST}/count`: ")), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!("cannot decode the answer to `GET {LIST}/count`: ")),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -171,10 +176,9 @@ async fn an_unreachable_server_is_a_transport_error() {
 async fn an_oversized_body_is_refused() {
     let big = format!("[{}]", vec!["1"; 5000].join(","));
     let server = Recorder::spawn(move |_| answer(200, &[], &big)).await;
-    let client = Client::new(
-        support::config(&server.base(), support::RW).max_body(1024).build().unwrap(),
-    )
-    .unwrap();
+    let client =
+        Client::new(support::config(&server.base(), support::RW).max_body(1024).build().unwrap())
+            .unwrap();
     let error = client.count(&Selector::All).await.unwrap_err();
     assert!(matches!(error, Error::BodyTooLarge { limit: 1024, .. }), "{error:?}");
     assert_eq!(server.seen().len(), 1, "not retried");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nxlog_client::{AgentId, Client, Config, RetryPolicy, Selector, Target};
 use nxlog_emulator::{Emulator, Fault, Role};
 
-use crate::support::{self, answer, secret, Recorder};
+use crate::support::{self, Recorder, answer, secret};
 
 const SECRET: &str = "tok-SECRET-0123";
 
@@ -68,7 +68,8 @@ async fn b41_the_token_never_appears_in_logs_or_errors() {
     let error = refused.count(&Selector::All).await.unwrap_err();
     texts.push(format!("{error} {error:?}"));
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let error = secret_client(&format!("http://127.0.0.1:{dead}")).count(&Selector::All).await.unwrap_err();
+    let error =
+        secret_client(&format!("http://127.0.0.1:{dead}")).count(&Selector::All).await.unwrap_err();
     texts.push(format!("{error} {error:?} {client:?}"));
 
     let log = support::log_text();
@@ -77,7 +78,11 @@ async fn b41_the_token_never_appears_in_logs_or_errors() {
     assert!(log.contains("hyper_util::client"), "the HTTP stack's own client events were captured");
     assert!(log.contains("retrying"), "retry decisions are logged");
     for text in texts.iter().chain([&log]) {
-        assert!(!text.contains("SECRET-012"), "token leaked: {}", &text[text.find("SECRET-012").unwrap().saturating_sub(300)..]);
+        assert!(
+            !text.contains("SECRET-012"),
+            "token leaked: {}",
+            &text[text.find("SECRET-012").unwrap().saturating_sub(300)..]
+        );
         assert!(!text.to_lowercase().contains("bearer tok"), "token leaked");
     }
     assert!(other.seen().is_empty());

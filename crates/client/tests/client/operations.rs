@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 use nxlog_client::{AgentId, Client, Command, Error, Selector, Status, Target};
 use serde_json::Value;
 
-use crate::support::{self, ok_json, Recorder};
+use crate::support::{self, Recorder, ok_json};
 
 fn ids_of(agents: &[Value]) -> Vec<String> {
     agents.iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect()
@@ -29,14 +29,13 @@ async fn list_walks_every_page_until_an_empty_one() {
 
     let got: Vec<String> = agents.iter().map(|a| a.id.clone()).collect();
     assert_eq!(got, ids_of(&emu.agents()));
-    let offsets: Vec<String> = emu
-        .requests()
-        .iter()
-        .map(|r| r.query.clone().unwrap_or_default())
-        .collect();
+    let offsets: Vec<String> =
+        emu.requests().iter().map(|r| r.query.clone().unwrap_or_default()).collect();
     let expected: Vec<String> = (0..=8).map(|page| format!("offset={page}&limit=7")).collect();
     assert_eq!(offsets, expected, "8 pages of agents, then an empty one");
-    assert!(emu.requests().iter().all(|r| r.method == "GET" && r.path == "/api/demo/api/v1/agents/*"));
+    assert!(
+        emu.requests().iter().all(|r| r.method == "GET" && r.path == "/api/demo/api/v1/agents/*")
+    );
 }
 
 #[tokio::test]
@@ -156,7 +155,9 @@ async fn renew_with_a_filter_matching_nothing_is_empty() {
         .renew(&Target::from(filter("(hostname=no-such-host)")))
         .await
         .unwrap();
-    assert!(report.results.is_empty() && report.failures.is_empty() && report.unreported.is_empty());
+    assert!(
+        report.results.is_empty() && report.failures.is_empty() && report.unreported.is_empty()
+    );
 }
 
 #[tokio::test]
@@ -192,12 +193,17 @@ async fn renew_many_ids_reports_every_id_in_order() {
     ids.insert(3, unknown[0].clone());
     ids.push(unknown[1].clone());
     let client =
-        Client::new(support::config(&emu.base_url(), support::RW).concurrency(4).build().unwrap()).unwrap();
+        Client::new(support::config(&emu.base_url(), support::RW).concurrency(4).build().unwrap())
+            .unwrap();
 
     let report = client.renew(&Target::Ids(ids.clone())).await.unwrap();
 
     let known: Vec<String> = ids_of(&emu.agents());
-    assert_eq!(report.results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), known, "input order");
+    assert_eq!(
+        report.results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        known,
+        "input order"
+    );
     let failed: Vec<AgentId> = report.failures.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(failed, unknown.to_vec());
     assert!(report.failures.iter().all(|(_, e)| e.status().map(|s| s.as_u16()) == Some(404)));
@@ -209,10 +215,13 @@ async fn renew_many_ids_reports_every_id_in_order() {
 #[tokio::test]
 async fn run_each_yields_one_outcome_per_id() {
     let emu = support::emulator(25).await;
-    let ids: Vec<AgentId> = ids_of(&emu.agents()).iter().map(|id| AgentId::parse(id).unwrap()).collect();
+    let ids: Vec<AgentId> =
+        ids_of(&emu.agents()).iter().map(|id| AgentId::parse(id).unwrap()).collect();
     let client = support::client(&emu.base_url());
 
-    let outcomes: Vec<_> = futures::StreamExt::collect::<Vec<_>>(client.run_each(Command::FilesSync, ids.clone())).await;
+    let outcomes: Vec<_> =
+        futures::StreamExt::collect::<Vec<_>>(client.run_each(Command::FilesSync, ids.clone()))
+            .await;
 
     let seen: BTreeSet<AgentId> = outcomes.iter().map(|o| o.id.clone()).collect();
     assert_eq!(seen, ids.into_iter().collect());
@@ -277,7 +286,14 @@ async fn item_errors_and_unknown_statuses_are_kept() {
     let rows: Vec<String> = report
         .results
         .iter()
-        .map(|r| format!("{} {} {}", r.id, r.status, r.error.as_ref().map(|e| e.to_string()).unwrap_or_default()))
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r.id,
+                r.status,
+                r.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(
         rows,
@@ -326,7 +342,8 @@ async fn a_listing_stops_at_the_page_limit() {
     })
     .await;
     let client =
-        Client::new(support::config(&server.base(), support::RW).max_pages(3).build().unwrap()).unwrap();
+        Client::new(support::config(&server.base(), support::RW).max_pages(3).build().unwrap())
+            .unwrap();
     let error = client.list_all(&Selector::All).await.unwrap_err();
     assert!(matches!(error, Error::Paging { page: 3, .. }), "{error:?}");
     assert_eq!(server.seen().len(), 3);

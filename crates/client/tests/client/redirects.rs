@@ -4,7 +4,7 @@
 use nxlog_client::{Client, Error, RedirectRefusal, Selector, Target};
 use nxlog_emulator::Fault;
 
-use crate::support::{self, answer, ok_json, Recorder};
+use crate::support::{self, Recorder, answer, ok_json};
 
 /// The second server, on another port, reached as `localhost`: another
 /// origin by host and by port. It records whatever reaches it.
@@ -14,7 +14,9 @@ async fn elsewhere() -> Recorder {
 
 fn refusal(error: &Error) -> (u16, String, RedirectRefusal) {
     match error {
-        Error::Redirect { status, location, refusal, .. } => (status.as_u16(), location.clone(), *refusal),
+        Error::Redirect { status, location, refusal, .. } => {
+            (status.as_u16(), location.clone(), *refusal)
+        }
         other => panic!("expected a redirect error, found {other:?}"),
     }
 }
@@ -28,7 +30,9 @@ async fn get_does_not_follow_to_another_origin() {
     let other_scheme = format!("https://127.0.0.1:{}/x", emu.local_addr().port());
     let client = support::client(&emu.base_url());
 
-    for (code, location) in [(302, &absolute), (307, &absolute), (301, &protocol_relative), (308, &other_scheme)] {
+    for (code, location) in
+        [(302, &absolute), (307, &absolute), (301, &protocol_relative), (308, &other_scheme)]
+    {
         emu.clear_faults();
         emu.inject(Fault::redirect(code, location.clone()));
         let error = client.count(&Selector::All).await.unwrap_err();

@@ -4,7 +4,7 @@
 use nxlog_client::{Client, Error, RedirectRefusal, Selector, Target};
 use nxlog_emulator::Fault;
 
-use crate::support::{self, answer, filter_param, form_decode, ok_json, params, Recorder};
+use crate::support::{self, Recorder, answer, filter_param, form_decode, ok_json, params};
 
 /// Sends `filter` (raw, exactly as written) with a count and returns the raw
 /// query string that arrived.
@@ -34,7 +34,10 @@ async fn b33_plus_in_an_offset_is_encoded_not_sent_as_a_space() {
     let input = "(certificate/not-after lt \"2024-09-22T02:00:00+02:00\")";
     let query = sent_query(input).await;
     let value = filter_param(&query);
-    assert_eq!(value, "%28certificate%2Fnot-after%20lt%20%222024-09-22T02%3A00%3A00%2B02%3A00%22%29");
+    assert_eq!(
+        value,
+        "%28certificate%2Fnot-after%20lt%20%222024-09-22T02%3A00%3A00%2B02%3A00%22%29"
+    );
     assert!(value.contains("%2B02") && !value.contains('+'));
     assert_eq!(form_decode(&value), input, "decodes back byte for byte, not `02:00:00 02:00`");
     check_parsed_round_trip(input).await;
@@ -94,14 +97,22 @@ async fn b39_token_never_reaches_another_origin_after_a_redirect() {
     for location in [format!("http://localhost:{port}/search"), format!("//localhost:{port}/x")] {
         let target = location.clone();
         let first = Recorder::spawn(move |_| answer(307, &[("location", &target)], "")).await;
-        let client = Client::new(support::config(&format!("{}/", first.base()), "tok123").build().unwrap()).unwrap();
+        let client =
+            Client::new(support::config(&format!("{}/", first.base()), "tok123").build().unwrap())
+                .unwrap();
         let filter = Selector::Filter(nxlog_filter::parse("(hostname=PC1)").unwrap());
 
         let post = client.renew(&Target::Select(filter.clone())).await.unwrap_err();
         let get = client.count(&filter).await.unwrap_err();
 
-        assert!(matches!(&post, Error::Redirect { location: l, refusal: RedirectRefusal::Command, .. } if *l == location), "{post:?}");
-        assert!(matches!(&get, Error::Redirect { location: l, refusal: RedirectRefusal::CrossOrigin, .. } if *l == location), "{get:?}");
+        assert!(
+            matches!(&post, Error::Redirect { location: l, refusal: RedirectRefusal::Command, .. } if *l == location),
+            "{post:?}"
+        );
+        assert!(
+            matches!(&get, Error::Redirect { location: l, refusal: RedirectRefusal::CrossOrigin, .. } if *l == location),
+            "{get:?}"
+        );
         for error in [&post, &get] {
             assert!(error.to_string().contains(&format!("location `{location}`")), "{error}");
             assert!(error.to_string().contains("307"), "{error}");
@@ -109,7 +120,10 @@ async fn b39_token_never_reaches_another_origin_after_a_redirect() {
         assert_eq!(first.seen().len(), 2);
         assert!(first.seen().iter().all(|s| s.authorization().as_deref() == Some("Bearer tok123")));
     }
-    assert!(other.seen().iter().all(|s| s.authorization().is_none()), "no token at the other origin");
+    assert!(
+        other.seen().iter().all(|s| s.authorization().is_none()),
+        "no token at the other origin"
+    );
     assert!(other.seen().is_empty(), "not followed at all");
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use nxlog_client::{Client, RetryPolicy, Selector, Target};
 use nxlog_emulator::Fault;
 
-use crate::support::{self, answer, ok_json, Recorder};
+use crate::support::{self, Recorder, answer, ok_json};
 
 fn client_with(base: &str, retry: RetryPolicy) -> Client {
     Client::new(support::config(base, support::RW).retry(retry).build().unwrap()).unwrap()
@@ -93,7 +93,11 @@ async fn the_budget_bounds_the_total_time() {
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     let attempts = emu.requests().len();
     assert!((2..=8).contains(&attempts), "{attempts} attempts");
-    assert!(started.elapsed() < Duration::from_secs(3), "gave up within the budget: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "gave up within the budget: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

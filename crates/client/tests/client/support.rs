@@ -94,7 +94,9 @@ pub struct Seen {
 
 impl Seen {
     pub fn authorization(&self) -> Option<String> {
-        self.headers.get("authorization").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        self.headers
+            .get("authorization")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     }
 }
 
@@ -109,7 +111,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub async fn spawn(respond: impl Fn(&Seen) -> Response<Body> + Send + Sync + 'static) -> Recorder {
+    pub async fn spawn(
+        respond: impl Fn(&Seen) -> Response<Body> + Send + Sync + 'static,
+    ) -> Recorder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         Recorder::serve(listener, Arc::new(respond))
     }
@@ -120,23 +124,27 @@ impl Recorder {
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        let app = axum::Router::new().fallback(move |ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request| {
-            let (log, respond) = (log.clone(), respond.clone());
-            async move {
-                let seen = Seen {
-                    peer,
-                    method: request.method().to_string(),
-                    path: request.uri().path().to_owned(),
-                    query: request.uri().query().map(str::to_owned),
-                    headers: request.headers().clone(),
-                };
-                let response = respond(&seen);
-                log.lock().unwrap().push(seen);
-                response
-            }
-        });
+        let app = axum::Router::new().fallback(
+            move |ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request| {
+                let (log, respond) = (log.clone(), respond.clone());
+                async move {
+                    let seen = Seen {
+                        peer,
+                        method: request.method().to_string(),
+                        path: request.uri().path().to_owned(),
+                        query: request.uri().query().map(str::to_owned),
+                        headers: request.headers().clone(),
+                    };
+                    let response = respond(&seen);
+                    log.lock().unwrap().push(seen);
+                    response
+                }
+            },
+        );
         let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .unwrap();
         });
         Recorder { addr, seen, task }
     }

@@ -67,7 +67,10 @@ fn client(base: &str, ca: Option<&str>) -> Result<Client, Error> {
 async fn a_private_ca_is_refused_without_the_bundle_and_trusted_with_it() {
     support::init();
     let addr = tls_server().await;
-    for base in [format!("https://127.0.0.1:{}", addr.port()), format!("https://localhost:{}/", addr.port())] {
+    for base in [
+        format!("https://127.0.0.1:{}", addr.port()),
+        format!("https://localhost:{}/", addr.port()),
+    ] {
         let error = client(&base, None).unwrap().count(&Selector::All).await.unwrap_err();
         assert!(matches!(error, Error::Transport { .. }), "{error:?}");
         assert_eq!(error.class(), ErrorClass::Network);
@@ -87,6 +90,12 @@ fn check_bundle(pem: &str, expected: &str) {
 #[test]
 fn unusable_bundles_are_refused() {
     check_bundle("", "invalid ca bundle: expected at least one PEM certificate, found none");
-    check_bundle("not a certificate", "invalid ca bundle: expected at least one PEM certificate, found none");
-    check_bundle("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "invalid ca bundle: ");
+    check_bundle(
+        "not a certificate",
+        "invalid ca bundle: expected at least one PEM certificate, found none",
+    );
+    check_bundle(
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        "invalid ca bundle: ",
+    );
 }

@@ -3,7 +3,7 @@
 
 use nxlog_client::{Client, Config, Error, ErrorClass, Selector, Target};
 
-use crate::support::{self, ok_json, secret, Recorder};
+use crate::support::{self, Recorder, ok_json, secret};
 
 fn build(base: &str, token: &str) -> Result<Client, Error> {
     let config = Config::builder(base, "demo", secret(token)).build()?;
@@ -84,7 +84,48 @@ async fn debug_output_never_shows_the_token() {
     let token = "tok-DEBUG-4242";
     let config = Config::builder("http://127.0.0.1:9/", "demo", secret(token)).build().unwrap();
     let client = Client::new(config.clone()).unwrap();
-    for text in [format!("{config:?}"), format!("{client:?}"), format!("{:?}", Config::builder("http://x", "o", secret(token)))] {
+    for text in [
+        format!("{config:?}"),
+        format!("{client:?}"),
+        format!("{:?}", Config::builder("http://x", "o", secret(token))),
+    ] {
         assert!(!text.contains(token), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn many_ids_stop_sending_after_the_token_is_refused() {
+    let emu = support::emulator(40).await;
+    let ids: Vec<nxlog_client::AgentId> = emu
+        .agents()
+        .iter()
+        .map(|a| nxlog_client::AgentId::parse(a["id"].as_str().unwrap()).unwrap())
+        .collect();
+    for (token, refused) in [("no-such-token", 401), (support::RO, 403)] {
+        emu.clear_requests();
+        let config = support::config(&emu.base_url(), token).concurrency(4).build().unwrap();
+        let report = Client::new(config).unwrap().renew(&Target::Ids(ids.clone())).await.unwrap();
+
+        assert!(report.results.is_empty());
+        assert_eq!(report.failures.len(), 40, "every id is reported");
+        let sent = emu.requests().len();
+        assert!((1..=4).contains(&sent), "{token}: at most one round in flight, {sent} sent");
+        let not_sent =
+            report.failures.iter().filter(|(_, e)| matches!(e, Error::NotSent { .. })).count();
+        assert_eq!(not_sent, 40 - sent);
+        for (_, error) in &report.failures {
+            assert!(error.is_auth(), "{error:?}");
+            assert_eq!(error.status().map(|s| s.as_u16()), Some(refused), "{error:?}");
+        }
+        let skipped =
+            report.failures.iter().find(|(_, e)| matches!(e, Error::NotSent { .. })).unwrap();
+        assert_eq!(
+            skipped.1.to_string(),
+            format!(
+                "`POST /api/demo/api/v1/agents/{}/certificate/renew` not sent: an earlier request was refused with {}",
+                skipped.0,
+                if refused == 401 { "401 unauthorized" } else { "403 forbidden" }
+            )
+        );
     }
 }
