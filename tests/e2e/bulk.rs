@@ -227,7 +227,11 @@ fn ids_select_exactly_those_agents() {
     let unknown = "00000000-0000-4000-8000-000000000000";
     let out = renew(&server, &["--id", unknown, "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("warning: no agent has the id `{unknown}`")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("warning: no agent has the id `{unknown}`")),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.contains("no agent matches"), "{}", out.stdout);
 
     let out = renew(&server, &["--id", "PC1", "--yes"]);
@@ -322,6 +326,16 @@ fn ctrl_c_writes_the_report_and_exits_130() {
 /// Runs `nxagents ARGS` on a pseudo-terminal (util-linux `script`), typing
 /// `answer` at the prompt.
 fn on_a_terminal(server: &Server, args: &str, answer: &str) -> crate::support::Output {
+    on_a_terminal_with(server, args, answer, Some("1"))
+}
+
+/// Like [`on_a_terminal`], with `NO_COLOR` set to `no_color` or unset.
+fn on_a_terminal_with(
+    server: &Server,
+    args: &str,
+    answer: &str,
+    no_color: Option<&str>,
+) -> crate::support::Output {
     let bin = assert_cmd::cargo::cargo_bin("nxagents");
     let command = format!("{} {args}", bin.display());
     let mut cmd = assert_cmd::Command::new("script");
@@ -329,10 +343,29 @@ fn on_a_terminal(server: &Server, args: &str, answer: &str) -> crate::support::O
         .env("NXLOG_URL", server.url())
         .env("NXLOG_ORG", "demo")
         .env("NXLOG_TOKEN", RW_TOKEN)
-        .env("NO_COLOR", "1")
         .env("XDG_CONFIG_HOME", "/nonexistent/nxagents-tests")
+        .env_remove("NO_COLOR")
         .write_stdin(answer.to_owned());
+    if let Some(value) = no_color {
+        cmd.env("NO_COLOR", value);
+    }
     run(&mut cmd)
+}
+
+#[cfg(unix)]
+#[test]
+fn colour_only_on_a_terminal_and_never_under_no_color() {
+    let server = Server::demo(12, 7);
+    // Colour escapes (SGR 3x); the spinner's cursor controls are not colour.
+    let escape = "\x1b[3";
+    let coloured = on_a_terminal_with(&server, "agents list", "", None);
+    assert!(coloured.stdout.contains(escape), "{}", coloured.stdout);
+    let plain = on_a_terminal_with(&server, "agents list", "", Some("1"));
+    assert!(!plain.stdout.contains(escape), "{}", plain.stdout);
+    let piped = run(server.cmd().env_remove("NO_COLOR").args(["agents", "list"]));
+    assert!(!piped.stdout.contains(escape) && piped.stderr.is_empty(), "{}", piped.stderr);
+    let forced = run(server.cmd().args(["agents", "list", "--color", "always"]));
+    assert!(forced.stdout.contains(escape));
 }
 
 #[cfg(unix)]

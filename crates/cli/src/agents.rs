@@ -1,7 +1,7 @@
 //! `nxagents agents list` and the agent table the bulk preview shares.
 
 use chrono::{DateTime, Utc};
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use serde_json::json;
 
 use crate::api::{Api, Row};
@@ -9,7 +9,7 @@ use crate::check;
 use crate::cli::{ListArgs, ListFormat};
 use crate::config::Connection;
 use crate::error::{Exit, Result};
-use crate::output::Out;
+use crate::output::{Colour, Out};
 
 /// Certificates expiring within this many days are highlighted.
 const SOON_DAYS: i64 = 30;
@@ -72,30 +72,28 @@ pub fn table(rows: &[Row], now: DateTime<Utc>, out: &Out) -> String {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
     table.set_header(["HOSTNAME", "ID", "STATE", "CERTIFICATE EXPIRES", "DAYS LEFT"]);
-    if out.color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
+    // Colours come from `Out::paint`, which knows about `--color` and
+    // `NO_COLOR`; the table's own styling stays off.
+    table.force_no_tty();
     for row in rows {
         let state = match row.online {
-            Some(true) => Cell::new("online"),
-            Some(false) => Cell::new("offline").fg(Color::Yellow),
-            None => Cell::new("-"),
+            Some(true) => "online".to_owned(),
+            Some(false) => out.paint("offline", Colour::Yellow),
+            None => "-".to_owned(),
         };
         let expires = row.not_after.map_or("-".to_owned(), crate::report::timestamp);
         let days = match row.not_after.map(|t| days_left(t, now)) {
-            Some(d) if d < 0 => Cell::new(d).fg(Color::Red),
-            Some(d) if d < SOON_DAYS => Cell::new(d).fg(Color::Yellow),
-            Some(d) => Cell::new(d),
-            None => Cell::new("-"),
+            Some(d) if d < 0 => out.paint(&d.to_string(), Colour::Red),
+            Some(d) if d < SOON_DAYS => out.paint(&d.to_string(), Colour::Yellow),
+            Some(d) => d.to_string(),
+            None => "-".to_owned(),
         };
         table.add_row(vec![
             Cell::new(row.hostname.as_deref().unwrap_or("-")),
             Cell::new(&row.id),
-            state,
+            Cell::new(state),
             Cell::new(expires),
-            days.set_alignment(CellAlignment::Right),
+            Cell::new(days).set_alignment(CellAlignment::Right),
         ]);
     }
     // Two spaces between columns and none before the first; trailing spaces

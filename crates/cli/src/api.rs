@@ -133,15 +133,7 @@ impl Api {
 
     /// The command request as a curl line, the token shown as `***`.
     pub fn curl(&self, kind: JobKind, filter: Option<&Filter>) -> String {
-        // FIXME: this rebuilds the URL the client will use (and so would
-        // miss a query carried by the base URL); the client should expose
-        // the URL of a command so the two cannot drift. An end-to-end test
-        // checks that this line matches the request the server receives.
-        let mut url = format!("{}agents/*/{}", self.client.api_base(), kind.command().path());
-        if let Some(filter) = filter {
-            url.push_str("?filter=");
-            url.push_str(&filter.to_query());
-        }
+        let url = self.client.command_url(kind.command(), &selector(filter));
         format!("curl --request POST --url '{url}' --header 'Authorization: Bearer ***' --data ''")
     }
 }

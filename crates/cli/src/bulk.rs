@@ -402,7 +402,8 @@ pub fn agents(n: usize) -> String {
 
 /// The first matched agents as a table.
 fn preview(rows: &[Row], now: DateTime<Utc>, out: &mut Out) {
-    out.line(&format!("{} match:", agents(rows.len())));
+    let verb = if rows.len() == 1 { "matches" } else { "match" };
+    out.line(&format!("{} {verb}:", agents(rows.len())));
     let shown = &rows[..rows.len().min(PREVIEW_ROWS)];
     out.line(&crate::agents::table(shown, now, out));
     if rows.len() > shown.len() {

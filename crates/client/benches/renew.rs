@@ -24,8 +24,14 @@ fn renew(c: &mut Criterion) {
         Config::builder(&emu.base_url(), "demo", token).concurrency(CONCURRENCY).build().unwrap();
     let client = Client::new(config).unwrap();
 
-    let bare =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bare = reqwest::Client::builder()
+        // The same reqwest settings the client uses, so only the client's
+        // own work differs: no redirects, the default timeouts.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let urls: Vec<String> =
         ids.iter().map(|id| format!("{}agents/{id}/certificate/renew", emu.api_base())).collect();
 

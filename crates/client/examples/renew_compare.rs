@@ -28,8 +28,14 @@ async fn main() {
     let config =
         Config::builder(&emu.base_url(), "demo", token).concurrency(CONCURRENCY).build().unwrap();
     let client = Client::new(config).unwrap();
-    let bare =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bare = reqwest::Client::builder()
+        // The same reqwest settings the client uses, so only the client's
+        // own work differs: no redirects, the default timeouts.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let urls: Vec<String> =
         ids.iter().map(|id| format!("{}agents/{id}/certificate/renew", emu.api_base())).collect();
 
@@ -61,6 +67,24 @@ async fn main() {
         assert_eq!(ok, AGENTS);
     };
 
+    // `only-client` / `only-bare` as a second argument runs one side, for
+    // profiling each on its own.
+    match std::env::args().nth(2).as_deref() {
+        Some("only-client") => {
+            for _ in 0..rounds {
+                run_client().await;
+            }
+            return;
+        }
+        Some("only-bare") => {
+            for _ in 0..rounds {
+                run_bare().await;
+            }
+            return;
+        }
+        _ => {}
+    }
+
     // Warm up both paths (connections, allocator, emulator state).
     run_client().await;
     run_bare().await;
@@ -72,7 +96,11 @@ async fn main() {
         let order = if round % 2 == 0 { [true, false] } else { [false, true] };
         for is_client in order {
             let started = Instant::now();
-            if is_client { run_client().await } else { run_bare().await }
+            if is_client {
+                run_client().await
+            } else {
+                run_bare().await
+            }
             let took = started.elapsed();
             if is_client { client_times.push(took) } else { bare_times.push(took) }
         }
@@ -87,6 +115,9 @@ async fn main() {
     println!("rounds: {rounds}, {AGENTS} renews each, concurrency {CONCURRENCY}");
     println!("nxlog-client: median {client_median:?} = {:.0} requests/s", rate(client_median));
     println!("bare reqwest: median {bare_median:?} = {:.0} requests/s", rate(bare_median));
-    println!("ratio (client / bare time): {:.2}", client_median.as_secs_f64() / bare_median.as_secs_f64());
+    println!(
+        "ratio (client / bare time): {:.2}",
+        client_median.as_secs_f64() / bare_median.as_secs_f64()
+    );
     emu.shutdown().await.unwrap();
 }

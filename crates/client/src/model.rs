@@ -6,6 +6,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -100,12 +101,21 @@ impl fmt::Display for Status {
 
 impl<'de> Deserialize<'de> for Status {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Status, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(match text.as_str() {
-            "success" => Status::Success,
-            "error" => Status::Error,
-            _ => Status::Other(text),
-        })
+        struct StatusVisitor;
+        impl Visitor<'_> for StatusVisitor {
+            type Value = Status;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a status string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Status, E> {
+                Ok(match text {
+                    "success" => Status::Success,
+                    "error" => Status::Error,
+                    other => Status::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_str(StatusVisitor)
     }
 }
 
@@ -116,7 +126,10 @@ impl Serialize for Status {
 }
 
 /// One agent's entry in a command's answer: `{"id", "status", "error"?}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialised by hand (not with `flatten`): it is decoded once per agent
+/// of a command, the hot path of a many-id run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AgentResult {
     /// The agent's UUID.
     pub id: String,
@@ -128,6 +141,71 @@ pub struct AgentResult {
     /// Every other member, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for AgentResult {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AgentResult, D::Error> {
+        deserializer.deserialize_map(AgentResultVisitor)
+    }
+}
+
+/// A member name of an agent result, without allocating for known names.
+enum ResultField {
+    Id,
+    Status,
+    Error,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for ResultField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ResultField, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = ResultField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<ResultField, E> {
+                Ok(match name {
+                    "id" => ResultField::Id,
+                    "status" => ResultField::Status,
+                    "error" => ResultField::Error,
+                    other => ResultField::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct AgentResultVisitor;
+
+impl<'de> Visitor<'de> for AgentResultVisitor {
+    type Value = AgentResult;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with `id` and `status`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AgentResult, A::Error> {
+        let (mut id, mut status, mut error, mut extra) = (None, None, None, Map::new());
+        while let Some(field) = map.next_key::<ResultField>()? {
+            match field {
+                ResultField::Id => id = Some(map.next_value::<String>()?),
+                ResultField::Status => status = Some(map.next_value::<Status>()?),
+                ResultField::Error => error = map.next_value::<Option<ItemError>>()?,
+                ResultField::Other(name) => {
+                    extra.insert(name, map.next_value::<Value>()?);
+                }
+            }
+        }
+        Ok(AgentResult {
+            id: id.ok_or_else(|| de::Error::missing_field("id"))?,
+            status: status.ok_or_else(|| de::Error::missing_field("status"))?,
+            error,
+            extra,
+        })
+    }
 }
 
 /// A failed item's `error` member.
@@ -270,6 +348,26 @@ mod tests {
             Status::Error,
             Some((None, None, "42")),
         );
+    }
+
+    fn check_bad_result(json: &str, expected: &str) {
+        let error = serde_json::from_str::<AgentResult>(json).unwrap_err();
+        assert!(error.to_string().starts_with(expected), "{json}: {error}");
+    }
+
+    #[test]
+    fn bad_agent_results() {
+        check_bad_result(r#"{"status":"success"}"#, "missing field `id`");
+        check_bad_result(r#"{"id":"a"}"#, "missing field `status`");
+        check_bad_result(
+            r#"{"id":1,"status":"success"}"#,
+            "invalid type: integer `1`, expected a string",
+        );
+        check_bad_result(
+            r#"{"id":"a","status":7}"#,
+            "invalid type: integer `7`, expected a status string",
+        );
+        check_bad_result(r#"["a","success"]"#, "invalid type: sequence, expected an object");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{Method, Response, StatusCode};
 use secrecy::ExposeSecret;
@@ -27,7 +28,7 @@ pub(crate) struct Transport {
 
 /// How one attempt ended, before the retry and redirect decisions.
 enum Attempt {
-    Done(Vec<u8>),
+    Done(Bytes),
     Fail(Error),
     Retry { error: Error, after: Option<Duration> },
     Redirect { status: StatusCode, location: Option<String> },
@@ -81,7 +82,7 @@ impl Transport {
     /// Retries and redirects follow the policies in the crate documentation;
     /// every other outcome becomes an [`Error`] naming `method` and the
     /// path of `url`.
-    pub(crate) async fn send(&self, method: Method, url: Url) -> Result<Vec<u8>, Error> {
+    pub(crate) async fn send(&self, method: Method, url: Url) -> Result<Bytes, Error> {
         let path = url.path().to_owned();
         let started = Instant::now();
         let mut url = url;
@@ -174,31 +175,34 @@ impl Transport {
         mut response: Response,
         method: &Method,
         path: &str,
-    ) -> Result<Vec<u8>, (Error, bool)> {
+    ) -> Result<Bytes, (Error, bool)> {
         let too_large = || Error::BodyTooLarge {
             method: method.clone(),
             path: path.to_owned(),
             limit: self.max_body,
         };
-        if response.content_length().is_some_and(|len| len > self.max_body as u64) {
-            return Err((too_large(), false));
-        }
-        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > self.max_body {
-                        return Err((too_large(), false));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => return Ok(body),
-                Err(e) => {
-                    let retryable = !is_overall_timeout(&e);
-                    return Err((self.transport_error(method, path, e), retryable));
-                }
+        let broken = |e: reqwest::Error| {
+            let retryable = !is_overall_timeout(&e);
+            (self.transport_error(method, path, e), retryable)
+        };
+
+        // A announced length within the limit: take the body whole, without
+        // copying (hyper stops at the announced length).
+        if let Some(length) = response.content_length() {
+            if length > self.max_body as u64 {
+                return Err((too_large(), false));
             }
+            return response.bytes().await.map_err(broken);
         }
+
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(broken)? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err((too_large(), false));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
     }
 
     /// Decides whether to follow a redirect and where to.

@@ -5,8 +5,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use criterion::{criterion_group, criterion_main, Criterion};
-use nxlog_emulator::{demo_fleet, Agent};
+use criterion::{Criterion, criterion_group, criterion_main};
+use nxlog_emulator::{Agent, demo_fleet};
 
 const FLEET: usize = 1_000_000;
 
@@ -22,24 +22,37 @@ fn scan(c: &mut Criterion) {
     let fleet = demo_fleet(FLEET, 1, now());
     let cutoff: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
     let mut group = c.benchmark_group("scan_1m");
-    group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
 
     let expired = predicate(r#"(certificate/not-after lt "2026-06-01 00:00:00 UTC")"#);
     let hand = |a: &Agent| a.certificate.not_after < cutoff;
     assert_eq!(count(&fleet, |a| expired.matches(a)), count(&fleet, hand));
-    group.bench_function("not_after_lt/predicate", |b| b.iter(|| count(black_box(&fleet), |a| expired.matches(a))));
+    group.bench_function("not_after_lt/predicate", |b| {
+        b.iter(|| count(black_box(&fleet), |a| expired.matches(a)))
+    });
     group.bench_function("not_after_lt/hand", |b| b.iter(|| count(black_box(&fleet), hand)));
 
     let host = predicate("(hostname=PC1)");
     let hand = |a: &Agent| a.hostname == "PC1";
     assert_eq!(count(&fleet, |a| host.matches(a)), count(&fleet, hand));
-    group.bench_function("hostname_eq/predicate", |b| b.iter(|| count(black_box(&fleet), |a| host.matches(a))));
+    group.bench_function("hostname_eq/predicate", |b| {
+        b.iter(|| count(black_box(&fleet), |a| host.matches(a)))
+    });
     group.bench_function("hostname_eq/hand", |b| b.iter(|| count(black_box(&fleet), hand)));
 
-    let both = predicate(r#"(online=true and certificate/not-after lt "2026-06-01 00:00:00 UTC") or hostname LIKE "web-%""#);
-    let hand = |a: &Agent| (a.online && a.certificate.not_after < cutoff) || a.hostname.starts_with("web-");
+    let both = predicate(
+        r#"(online=true and certificate/not-after lt "2026-06-01 00:00:00 UTC") or hostname LIKE "web-%""#,
+    );
+    let hand = |a: &Agent| {
+        (a.online && a.certificate.not_after < cutoff) || a.hostname.starts_with("web-")
+    };
     assert_eq!(count(&fleet, |a| both.matches(a)), count(&fleet, hand));
-    group.bench_function("compound/predicate", |b| b.iter(|| count(black_box(&fleet), |a| both.matches(a))));
+    group.bench_function("compound/predicate", |b| {
+        b.iter(|| count(black_box(&fleet), |a| both.matches(a)))
+    });
     group.bench_function("compound/hand", |b| b.iter(|| count(black_box(&fleet), hand)));
     group.finish();
 }

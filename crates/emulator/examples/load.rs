@@ -36,12 +36,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Renew a rotating set of real agents.
     let mut stream = TcpStream::connect(addr).await?;
-    let (status, body) = exchange(&mut stream, "GET", &format!("/api/{ORG}/api/v1/agents/*?limit=1000")).await?;
+    let (status, body) =
+        exchange(&mut stream, "GET", &format!("/api/{ORG}/api/v1/agents/*?limit=1000")).await?;
     if status != 200 {
         return Err(format!("listing agents answered {status}").into());
     }
     let agents: Vec<serde_json::Value> = serde_json::from_slice(&body)?;
-    let ids: Vec<String> = agents.iter().filter_map(|a| a["id"].as_str().map(str::to_string)).collect();
+    let ids: Vec<String> =
+        agents.iter().filter_map(|a| a["id"].as_str().map(str::to_string)).collect();
     if ids.is_empty() {
         return Err("the emulator has no agents".into());
     }
@@ -77,7 +79,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Sends one request on a keep-alive connection and reads one response.
-async fn exchange(stream: &mut TcpStream, method: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+async fn exchange(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 0\r\n\r\n"
     );

@@ -10,13 +10,14 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use nxlog_emulator::{demo_fleet, Agent};
+use nxlog_emulator::{Agent, demo_fleet};
 
 type Case<'a> = (&'a str, &'a str, Box<dyn Fn(&Agent) -> bool + 'a>);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let size: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(1_000_000).min(10_000_000);
+    let size: usize =
+        args.first().and_then(|s| s.parse().ok()).unwrap_or(1_000_000).min(10_000_000);
     let rounds: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(15).clamp(1, 1000);
 
     let now: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
@@ -40,7 +41,8 @@ fn main() {
     ];
 
     for (name, filter, hand) in &cases {
-        let predicate = nxlog_filter::Options::new().now(now).parse(filter).unwrap().filter.compile();
+        let predicate =
+            nxlog_filter::Options::new().now(now).parse(filter).unwrap().filter.compile();
         let by_predicate = || fleet.iter().filter(|a| predicate.matches(*a)).count();
         let by_hand = || fleet.iter().filter(|a| hand(a)).count();
         assert_eq!(by_predicate(), by_hand(), "{name}: both loops select the same agents");

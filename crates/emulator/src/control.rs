@@ -117,3 +117,26 @@ async fn update_agent(
     let agent = shared.fleet().get(id).cloned();
     json_response(StatusCode::OK, &agent)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(peer: &str, expected: bool) {
+        assert_eq!(is_loopback(peer.parse().unwrap()), expected, "{peer}");
+    }
+
+    #[test]
+    fn only_loopback_peers_may_control() {
+        check("127.0.0.1:5000", true);
+        check("127.8.9.10:5000", true);
+        check("[::1]:5000", true);
+        check("[::ffff:127.0.0.1]:5000", true);
+        check("192.0.2.2:5000", false);
+        check("10.0.0.1:5000", false);
+        check("[::ffff:10.0.0.1]:5000", false);
+        check("[fd00::2]:5000", false);
+        check("0.0.0.0:5000", false);
+    }
+}

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::agent::{Agent, Certificate};
+use crate::agent::{Agent, Certificate, pack_hostnames};
 
 const ROLES: &[&str] = &["web", "db", "app", "mail", "dc", "fs", "log", "proxy", "build", "vpn"];
 const SITES: &[&str] = &["ams", "fra", "lon", "nyc", "sfo", "sgp", "syd"];
@@ -71,11 +71,13 @@ pub fn demo_fleet(count: usize, seed: u64, now: DateTime<Utc>) -> Vec<Agent> {
         let mut agent = Agent::new(id, hostname, certificate);
         agent.online = !rng.gen_ratio(1, 10);
         agent.needs_files_sync = agent.online && rng.gen_ratio(1, 100);
-        agent.version = VERSIONS[rng.gen_range(0..VERSIONS.len())].to_string();
-        agent.os = os.to_string();
-        agent.address = address(index);
+        let details = agent.details_mut();
+        details.version = VERSIONS[rng.gen_range(0..VERSIONS.len())].to_string();
+        details.os = os.to_string();
+        details.address = address(index);
         agents.push(agent);
     }
+    pack_hostnames(&mut agents);
     agents
 }
 

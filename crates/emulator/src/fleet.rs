@@ -65,7 +65,8 @@ pub(crate) struct Fleet {
 pub(crate) struct Closed;
 
 impl Fleet {
-    pub(crate) fn new(agents: Vec<Agent>, source: &str) -> Result<Fleet, Error> {
+    pub(crate) fn new(mut agents: Vec<Agent>, source: &str) -> Result<Fleet, Error> {
+        crate::agent::pack_hostnames(&mut agents);
         let mut index = HashMap::with_capacity(agents.len());
         for (i, agent) in agents.iter().enumerate() {
             if index.insert(agent.id(), i).is_some() {
@@ -185,9 +186,9 @@ impl Fleet {
     }
 
     /// Stops all further commands and returns the final state.
-    pub(crate) fn close(&mut self) -> Vec<Agent> {
+    pub(crate) fn close(&mut self) -> &[Agent] {
         self.closed = true;
-        self.agents.clone()
+        &self.agents
     }
 }
 

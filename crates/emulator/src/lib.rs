@@ -38,7 +38,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use agent::{Agent, Certificate, Status};
+pub use agent::{Agent, Certificate, Details, Status};
 pub use api::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use demo::{DEFAULT_VALIDITY_DAYS, demo_fleet};
 pub use error::Error;
@@ -52,6 +52,8 @@ use tokens::Tokens;
 
 /// The organisation id served when none is configured.
 pub const DEFAULT_ORG: &str = "demo";
+/// The largest demo fleet [`Builder::demo`] generates.
+pub const MAX_DEMO_AGENTS: usize = 10_000_000;
 /// How many requests [`Emulator::requests`] keeps (the most recent ones).
 pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 100_000;
 
@@ -183,6 +185,11 @@ impl Builder {
     pub async fn spawn(self) -> Result<Emulator, Error> {
         let reference = self.clock.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
         let fleet = match self.fleet {
+            FleetSource::Demo { count, .. } if count > MAX_DEMO_AGENTS => {
+                return Err(Error::Config(format!(
+                    "demo fleet: expected at most {MAX_DEMO_AGENTS} agents, found {count}"
+                )));
+            }
             FleetSource::Demo { count, seed } => {
                 Fleet::new(demo_fleet(count, seed, reference), "demo")?
             }
@@ -287,6 +294,11 @@ impl Emulator {
     /// The fleet's current state, as the API returns agents.
     pub fn agents(&self) -> Vec<serde_json::Value> {
         self.shared.fleet().agents().iter().map(Agent::to_json).collect()
+    }
+
+    /// How many agents the fleet holds.
+    pub fn agent_count(&self) -> usize {
+        self.shared.fleet().agents().len()
     }
 
     /// The fleet's current state, typed.

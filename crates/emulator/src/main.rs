@@ -111,14 +111,18 @@ async fn run(args: Args) -> Result<(), nxlog_emulator::Error> {
         builder = builder.fault(Fault::parse_spec(spec)?);
     }
 
+    // Listen for signals before anyone learns the URL, so that a SIGTERM
+    // sent right after it still stops the server gracefully.
+    let signals = Signals::install()
+        .map_err(|e| nxlog_emulator::Error::Config(format!("cannot listen for signals: {e}")))?;
     let emulator = builder.spawn().await?;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", emulator.base_url());
     let _ = stdout.flush();
     drop(stdout);
-    tracing::info!(api = %emulator.api_base(), agents = emulator.agent_records().len(), "serving");
+    tracing::info!(api = %emulator.api_base(), agents = emulator.agent_count(), "serving");
 
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down");
     emulator.shutdown().await
 }
@@ -129,24 +133,35 @@ fn unreachable_source() -> ! {
     std::process::exit(2)
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C and SIGTERM, registered when installed rather than when awaited.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     }
 }

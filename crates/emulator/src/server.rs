@@ -121,9 +121,12 @@ impl Shared {
 
     /// Closes the fleet to commands and writes `--state-out`, if set.
     pub(crate) fn write_final_state(&self) -> Result<(), Error> {
-        let agents = self.fleet_mut().close();
+        // Written under the lock, from the fleet itself: no copy of a large
+        // fleet, and no command can slip in between.
+        let mut fleet = self.fleet_mut();
+        let agents = fleet.close();
         match &self.state_out {
-            Some(path) => write_state(path, &agents),
+            Some(path) => write_state(path, agents),
             None => Ok(()),
         }
     }

@@ -891,6 +891,11 @@ fn binary_rejects_bad_arguments() {
             1,
             "error: `--validity-days`: expected a positive number, found 0",
         ),
+        (
+            &["--demo", "10000001"][..],
+            1,
+            "error: demo fleet: expected at most 10000000 agents, found 10000001",
+        ),
         (&[][..], 2, "--fleet"),
         (&["--demo", "3", "--fleet", "x"][..], 2, "cannot be used with"),
         (&["--demo", "3", "--listen", "nowhere"][..], 2, "invalid socket address"),
@@ -932,4 +937,109 @@ fn binary_tokens_file_and_org() {
     assert!(terminate(&mut child).success());
     child.stderr.take().unwrap().read_to_string(&mut output).unwrap();
     assert!(!output.contains("secret-one"), "{output}");
+}
+
+// --- text users read ---------------------------------------------------------
+
+#[tokio::test]
+async fn error_bodies() {
+    let emu = demo(3).await;
+    let id = emu.agent_records()[0].id();
+    let mut out = String::new();
+    for (method, target, token) in [
+        ("GET", format!("{AGENTS}/*"), None),
+        ("GET", format!("{AGENTS}/*"), Some("nope")),
+        ("POST", format!("{AGENTS}/*/certificate/renew"), Some(RO)),
+        ("GET", "/api/acme/api/v1/agents/*".to_string(), Some(RW)),
+        ("GET", format!("{AGENTS}/00000000-0000-4000-8000-000000000000"), Some(RW)),
+        ("GET", format!("{AGENTS}/PC1"), Some(RW)),
+        ("GET", format!("{AGENTS}/*?limit=0"), Some(RW)),
+        ("GET", format!("{AGENTS}/*?offset=next"), Some(RW)),
+        ("GET", format!("{AGENTS}/*?filter=a&filter=b"), Some(RW)),
+        ("POST", format!("{AGENTS}/{id}/files-sync?filter=(hostname=PC1)"), Some(RW)),
+        ("PUT", format!("{AGENTS}/*/certificate/renew"), Some(RW)),
+    ] {
+        let (status, _, body) = send(&emu, method, &target, token).await;
+        let target = target.replace(&id.to_string(), "<id>");
+        out.push_str(&format!("{method} {target} ({token:?}) -> {status}\n{body}\n\n"));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn help_text() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
+}
+
+// --- regressions from public reports -------------------------------------------
+
+#[tokio::test]
+async fn query_is_decoded_exactly_once() {
+    let fleet = r#"[{"id":"00000000-0000-4000-8000-000000000001","hostname":"PC1","path":"a b","q":"a+b&c=d",
+        "certificate":{"notBefore":"2024-01-01T00:00:00Z","notAfter":"2025-01-01T00:00:00Z"}}]"#;
+    let emu = Emulator::builder().fleet_json(fleet).spawn().await.unwrap();
+    for (query, expected) in [
+        ("%28path%3D%22a%20b%22%29", "1"),
+        ("%28path%3D%22a+b%22%29", "1"),
+        ("%28q%3D%22a%2Bb%26c%3Dd%22%29", "1"),
+        ("%28q%3D%22a+b%26c%3Dd%22%29", "0"),
+        ("%28path%3D%22a%2520b%22%29", "0"),
+    ] {
+        let (status, body) =
+            raw(&emu, "GET", &format!("{AGENTS}/*/count?filter={query}"), RO).await;
+        assert_eq!((status, body.as_str()), (200, expected), "{query}");
+    }
+    let (status, _) = raw(
+        &emu,
+        "GET",
+        &format!("{AGENTS}/*/count?filter=%2528path%253D%2522a%2520b%2522%2529"),
+        RO,
+    )
+    .await;
+    assert_eq!(status, 400, "a doubly encoded filter is not a filter once decoded");
+}
+
+#[tokio::test]
+async fn cross_origin_redirect_shows_whether_authorization_followed() {
+    let emu = demo(5).await;
+    let other = demo(5).await;
+    let location = format!("http://localhost:{}{{path}}", other.local_addr().port());
+    emu.inject(Fault::redirect(307, location).times(1));
+
+    // reqwest's default policy follows, and drops the header across origins.
+    let url = format!("{}{AGENTS}/*/count", emu.base_url());
+    let response = reqwest::Client::new().get(&url).bearer_auth(RW).send().await.unwrap();
+    assert_eq!(response.status(), 401, "the other origin saw no token");
+    assert!(emu.requests()[0].authorization);
+    assert!(!other.requests()[0].authorization);
+    assert_eq!(other.requests()[0].path, format!("{AGENTS}/*/count"));
+}
+
+#[test]
+fn binary_never_logs_the_token_even_at_trace() {
+    let mut child = Command::new(BIN)
+        .args(["--demo", "3"])
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim_end().to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = client();
+        for token in [RW, "tok-SECRET-0123"] {
+            let target = format!("{url}{AGENTS}/*/certificate/renew?filter=(hostname=PC1)");
+            http.post(&target).bearer_auth(token).send().await.unwrap();
+        }
+    });
+    assert!(terminate(&mut child).success());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(stderr.contains("status=200") && stderr.contains("status=401"), "{stderr}");
+    assert!(!stderr.contains(RW) && !stderr.contains("SECRET"), "{stderr}");
 }

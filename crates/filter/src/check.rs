@@ -1,6 +1,7 @@
 //! Options, and the stages after parsing: validate each comparison
 //! against the field schema, then normalise into a [`Filter`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -161,10 +162,12 @@ impl Check<'_> {
     /// taken from the operator: ordering operators compare instants, so
     /// their value must be a timestamp; other operators compare text.
     fn comparison(&mut self, cmp: &Comparison<'_>) -> Result<Cmp, Error> {
-        let known = schema::field_type(cmp.path);
+        let known = schema::known(cmp.path);
         if known.is_none() {
             self.unknown_field(cmp)?;
         }
+        let path = known.map_or_else(|| Cow::Owned(cmp.path.to_string()), |(p, _)| Cow::Borrowed(p));
+        let known = known.map(|(_, t)| t);
         let field_type = known.unwrap_or(if cmp.op.is_ordering() {
             FieldType::Timestamp
         } else {
@@ -196,7 +199,7 @@ impl Check<'_> {
             }
             _ => Val::Str(text.to_string()),
         };
-        Ok(Cmp { path: cmp.path.to_string(), op: cmp.op, value })
+        Ok(Cmp { path, op: cmp.op, value })
     }
 
     fn unknown_field(&mut self, cmp: &Comparison<'_>) -> Result<(), Error> {

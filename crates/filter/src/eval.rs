@@ -122,31 +122,37 @@ fn compile_test(cmp: &Cmp) -> Test {
 
 impl Predicate {
     /// Whether `record` matches the filter.
+    #[inline]
     pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
         eval(&self.root, record)
     }
 }
 
+#[inline]
 fn eval<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
     match node {
+        PNode::Test { keys, test } => test_record(keys, test, record),
         PNode::And(terms) => terms.iter().all(|t| eval(t, record)),
         PNode::Or(terms) => terms.iter().any(|t| eval(t, record)),
         PNode::Not(inner) => !eval(inner, record),
-        PNode::Test { keys, test } => {
-            // Key paths are short; borrow them into a stack array.
-            let value = match &**keys {
-                [a] => record.lookup(&[a]),
-                [a, b] => record.lookup(&[a, b]),
-                _ => {
-                    let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
-                    record.lookup(&keys)
-                }
-            };
-            test_value(test, value)
-        }
     }
 }
 
+#[inline]
+fn test_record<R: Record + ?Sized>(keys: &[Box<str>], test: &Test, record: &R) -> bool {
+    // Key paths are short; borrow them into a stack array.
+    let value = match keys {
+        [a] => record.lookup(&[a]),
+        [a, b] => record.lookup(&[a, b]),
+        _ => {
+            let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
+            record.lookup(&keys)
+        }
+    };
+    test_value(test, value)
+}
+
+#[inline]
 fn test_value(test: &Test, value: Option<FieldValue<'_>>) -> bool {
     let is_ne = matches!(test, Test::TextNe(_) | Test::Time(Op::Ne, _));
     let Some(value) = value else { return is_ne };
@@ -175,6 +181,7 @@ fn test_value(test: &Test, value: Option<FieldValue<'_>>) -> bool {
 }
 
 /// Runs a text test; an instant is seen in its canonical RFC 3339 form.
+#[inline]
 fn with_text(value: FieldValue<'_>, test: impl FnOnce(&str) -> bool) -> bool {
     match value {
         FieldValue::Str(s) => test(s),

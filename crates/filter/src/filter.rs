@@ -1,6 +1,7 @@
 //! The canonical filter: what a checked, normalised filter means, printed
 //! in one spelling, and built in code.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -50,7 +51,8 @@ pub(crate) enum Node {
 /// `path op value`, normalised.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Cmp {
-    pub(crate) path: String,
+    /// Borrowed from the schema for known fields.
+    pub(crate) path: Cow<'static, str>,
     pub(crate) op: Op,
     pub(crate) value: Val,
 }
@@ -123,7 +125,11 @@ pub struct FieldBuilder {
 
 impl FieldBuilder {
     fn cmp(self, op: Op, value: Val) -> Filter {
-        Filter { node: Node::Cmp(Cmp { path: self.path, op, value }) }
+        let path = match schema::known(&self.path) {
+            Some((known, _)) => Cow::Borrowed(known),
+            None => Cow::Owned(self.path),
+        };
+        Filter { node: Node::Cmp(Cmp { path, op, value }) }
     }
 
     /// A text value, normalised as parsing would: a timestamp field's

@@ -43,7 +43,13 @@ pub(crate) const FIELDS: &[(&str, FieldType)] = &[
 
 /// The type of a known field.
 pub(crate) fn field_type(path: &str) -> Option<FieldType> {
-    FIELDS.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
+    known(path).map(|(_, t)| t)
+}
+
+/// A known field: its path as a static string (so normalised filters
+/// need not copy it) and its type.
+pub(crate) fn known(path: &str) -> Option<(&'static str, FieldType)> {
+    FIELDS.iter().find(|(p, _)| *p == path).copied()
 }
 
 /// The JSON keys a path stands for: segments split at `/`, kebab case

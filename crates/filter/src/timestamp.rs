@@ -1043,8 +1043,12 @@ fn rfc5322_fast(b: &[u8]) -> Option<DateTime<Utc>> {
 
     let day = match (b.get(at + 1)?, b.get(at + 2)?) {
         (b' ', _) => {
+            let digit = b[at].wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
             at += 2;
-            u32::from(b[at - 2].wrapping_sub(b'0'))
+            u32::from(digit)
         }
         (_, b' ') => {
             at += 3;
@@ -1729,25 +1733,32 @@ mod tests {
         fn fast_paths_agree_with_the_full_parsers(
             t in instant(),
             offset_minutes in -1439i32..=1439,
-            form in 0usize..4,
+            form in 0usize..6,
+            edit in 0usize..3,
             at in any::<prop::sample::Index>(),
-            with in prop::sample::select(&b"0123456789 :+-.,TtZzSsGMUECPDA("[..]),
+            with in prop::sample::select(&b"0123456789 :+-.,TtZzSsGMUECPDAJunw("[..]),
         ) {
-            // A valid spelling, then the same with one byte replaced.
+            // A valid spelling, then the same with one byte replaced,
+            // removed or added.
             let zone = FixedOffset::east_opt(offset_minutes * 60).unwrap();
             let local = t.with_timezone(&zone);
             let text = match form {
                 0 => local.format("%Y-%m-%dT%H:%M:%S%.f%:z").to_string(),
                 1 => t.format("%Y-%m-%d %H:%M:%S%.fZ").to_string(),
                 2 => local.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+                3 => local.format("%a, %-d %b %Y %H:%M %z").to_string(),
+                4 => t.format("%-d %b %Y %H:%M:%S UT").to_string(),
                 _ => t.format("%-d %b %Y %H:%M GMT").to_string(),
             };
-            let mut bytes = text.into_bytes();
-            let whole = String::from_utf8(bytes.clone()).unwrap();
+            let mut bytes = text.clone().into_bytes();
             let i = at.index(bytes.len());
-            bytes[i] = with;
+            match edit {
+                0 => bytes[i] = with,
+                1 => drop(bytes.remove(i)),
+                _ => bytes.insert(i, with),
+            }
             let changed = String::from_utf8(bytes).unwrap();
-            for text in [whole, changed] {
+            for text in [text, changed] {
                 let slow = parse_any(&text, now()).map_err(|e| *e);
                 prop_assert_eq!(parse(&text, now()), slow, "{}", text);
             }
