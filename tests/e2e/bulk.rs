@@ -71,6 +71,18 @@ fn offline_agents_are_reported_with_one_follow_up_command() {
     for id in &offline {
         server_set_online(&server, id);
     }
+    let state = |id: &str| {
+        let out = run(server
+            .cmd()
+            .args(["agents", "list", "-o", "jsonl", "--filter"])
+            .arg(format!("id={id}")));
+        let agent: Value = serde_json::from_str(out.stdout.trim()).expect("one agent");
+        agent["status"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(state(&offline[0]), "warning", "back online, waiting for files-sync");
+    let table = run(server.cmd().args(["agents", "list"]));
+    let line = table.stdout.lines().find(|l| l.contains(offline[0].as_str())).unwrap();
+    assert!(line.contains(" warning "), "{line}");
     let args: Vec<&str> = follow_up.split(' ').skip(1).collect();
     let out = run(server.cmd().args(&args).arg("--yes"));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -80,6 +92,7 @@ fn offline_agents_are_reported_with_one_follow_up_command() {
     let expected =
         offline.iter().map(|id| format!("id = \"{id}\"")).collect::<Vec<_>>().join(" or ");
     assert_eq!(decoded_filter(&post), Some(format!("({expected})")));
+    assert_eq!(state(&offline[0]), "online");
 }
 
 fn server_set_online(server: &Server, id: &str) {
@@ -133,6 +146,8 @@ fn failed_agents_exit_3_with_the_server_message() {
         {"id": ids[2], "status": "success"},
         {"id": ids[3], "status": "success"},
         {"id": ids[4], "status": "success"},
+        // An agent the listing did not show (it matched in between).
+        {"id": "00000000-0000-4000-8000-000000000001", "status": "success"},
     ]);
     server.inject(Fault::status(200).method("POST").body(body.to_string()));
     let dir = tempfile::tempdir().unwrap();
@@ -144,6 +159,8 @@ fn failed_agents_exit_3_with_the_server_message() {
     assert!(line.contains("certificate authority unavailable"), "{line}");
     let report = read_json(&path);
     assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["summary"]["renewed"], 5);
+    assert_eq!(report["agents"].as_array().unwrap().len(), 6);
     assert_eq!(report["exit_code"], 3);
 }
 

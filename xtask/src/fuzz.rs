@@ -22,9 +22,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let fuzz_dir = project_root().join("fuzz");
     sh.change_dir(&fuzz_dir);
 
-    let has_nightly =
-        cmd!(sh, "cargo +nightly --version").quiet().ignore_stdout().ignore_stderr().run().is_ok();
-    if !has_nightly {
+    if !has_toolchain(&sh, "nightly") {
         println!("fuzz: no nightly toolchain found; fuzz smoke skipped");
         return Ok(());
     }
@@ -57,6 +55,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `cargo +<toolchain>` runs here.
+fn has_toolchain(sh: &Shell, toolchain: &str) -> bool {
+    let toolchain = format!("+{toolchain}");
+    cmd!(sh, "cargo {toolchain} --version").quiet().ignore_stdout().ignore_stderr().run().is_ok()
+}
+
 /// `--seconds N` or `--seconds=N`; nothing else.
 fn parse_args(args: &[String]) -> anyhow::Result<u64> {
     let mut seconds = 60;
@@ -77,6 +81,12 @@ fn parse_args(args: &[String]) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_toolchain_is_detected() {
+        let sh = Shell::new().unwrap();
+        assert!(!has_toolchain(&sh, "nxagents-no-such-toolchain"));
+    }
 
     #[test]
     fn arguments() {

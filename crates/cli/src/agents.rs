@@ -56,6 +56,7 @@ pub fn row_json(row: &Row, now: DateTime<Utc>) -> serde_json::Value {
         "id": row.id,
         "hostname": row.hostname,
         "online": row.online,
+        "status": row.status,
         "not_after": row.not_after.map(crate::report::timestamp),
         "days_left": row.not_after.map(|t| days_left(t, now)),
     })
@@ -68,6 +69,9 @@ pub fn days_left(t: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 }
 
 /// Agents as a table: hostname, id, state, certificate expiry, days left.
+///
+/// The state is `online`, `offline`, or `warning` for an agent that is back
+/// online but still waits for files-sync.
 pub fn table(rows: &[Row], now: DateTime<Utc>, out: &Out) -> String {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
@@ -76,10 +80,12 @@ pub fn table(rows: &[Row], now: DateTime<Utc>, out: &Out) -> String {
     // `NO_COLOR`; the table's own styling stays off.
     table.force_no_tty();
     for row in rows {
-        let state = match row.online {
-            Some(true) => "online".to_owned(),
-            Some(false) => out.paint("offline", Colour::Yellow),
-            None => "-".to_owned(),
+        let state = match (row.online, row.status.as_deref()) {
+            (_, Some("warning")) => out.paint("warning", Colour::Yellow),
+            (Some(true), _) => "online".to_owned(),
+            (Some(false), _) => out.paint("offline", Colour::Yellow),
+            (None, Some(status)) => status.to_owned(),
+            (None, None) => "-".to_owned(),
         };
         let expires = row.not_after.map_or("-".to_owned(), crate::report::timestamp);
         let days = match row.not_after.map(|t| days_left(t, now)) {

@@ -54,6 +54,9 @@ pub struct Row {
     pub hostname: Option<String>,
     /// Whether it is online, when the server says.
     pub online: Option<bool>,
+    /// The server's status word (`online`, `offline`, `warning`, ...), when
+    /// it sends one; `warning` marks an agent waiting for files-sync.
+    pub status: Option<String>,
     /// Certificate expiry, when the server sends a readable one.
     pub not_after: Option<DateTime<Utc>>,
 }
@@ -150,6 +153,7 @@ fn row(agent: &nxlog_client::Agent) -> Row {
         id: agent.id.clone(),
         hostname: agent.hostname.clone(),
         online: agent.online,
+        status: agent.extra.get("status").and_then(|s| s.as_str()).map(str::to_owned),
         not_after: agent.certificate.as_ref().and_then(|c| c.not_after_time()),
     }
 }

@@ -6,6 +6,7 @@
 //! targets uses exactly that filter, and so does the command request. The
 //! report is written on every path, including errors and Ctrl-C.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 
@@ -311,10 +312,12 @@ async fn send(
 
 /// Joins the server's answer to the listed agents.
 fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool {
+    let by_id: HashMap<String, &Item> =
+        items.iter().map(|i| (i.id.to_ascii_lowercase(), i)).collect();
     let mut report = lock(report);
     let mut any_failed = false;
     for entry in &mut report.agents {
-        let Some(item) = items.iter().find(|i| i.id.eq_ignore_ascii_case(&entry.id)) else {
+        let Some(item) = by_id.get(&entry.id.to_ascii_lowercase()) else {
             entry.result = "unknown";
             entry.message = Some("the server's answer does not mention this agent".to_owned());
             any_failed = true;
@@ -334,9 +337,9 @@ fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool 
 
     // Agents the answer names that the listing did not (they matched in
     // between) still belong in the report.
+    let listed: HashSet<String> = rows.iter().map(|r| r.id.to_ascii_lowercase()).collect();
     for item in items {
-        let known = rows.iter().any(|r| r.id.eq_ignore_ascii_case(&item.id));
-        if known {
+        if listed.contains(&item.id.to_ascii_lowercase()) {
             continue;
         }
         let (result, message) = match item.status.as_str() {

@@ -311,6 +311,75 @@ mod tests {
         }
     }
 
+    /// A fixed environment.
+    struct MapEnv(&'static [(&'static str, &'static str)]);
+
+    impl Env for MapEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    /// Resolves `args` (global flags) against `env` and a configuration
+    /// file with profiles `a` (the default) and `b`.
+    fn check_resolve(
+        args: &[&str],
+        env: &'static [(&'static str, &'static str)],
+        expect: Result<(&str, &str, &str), &str>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let token_a = dir.path().join("a.token");
+        std::fs::write(&token_a, "token-a\n").unwrap();
+        let config = dir.path().join("config.toml");
+        let text = format!(
+            "default_profile = \"a\"\n[profiles.a]\nurl = \"https://a.example\"\norg = \"org-a\"\n\
+             token_file = \"{}\"\n[profiles.b]\nurl = \"https://b.example\"\n",
+            token_a.display()
+        );
+        std::fs::write(&config, text).unwrap();
+
+        let mut argv = vec!["nxagents", "--config", config.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["agents", "list"]);
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv).unwrap();
+        match (resolve(&cli.global, &MapEnv(env)), expect) {
+            (Ok(c), Ok((url, org, token))) => {
+                assert_eq!((c.url.as_str(), c.org.as_str(), c.token.expose()), (url, org, token))
+            }
+            (Err(e), Err(want)) => assert!(e.message.contains(want), "{args:?}: {}", e.message),
+            (got, want) => panic!("{args:?} {env:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence() {
+        check_resolve(&[], &[], Ok(("https://a.example", "org-a", "token-a")));
+        check_resolve(
+            &["--url", "https://flag"],
+            &[("NXLOG_URL", "https://env")],
+            Ok(("https://flag", "org-a", "token-a")),
+        );
+        check_resolve(
+            &[],
+            &[("NXLOG_URL", "https://env"), ("NXLOG_TOKEN", "t-env")],
+            Ok(("https://env", "org-a", "t-env")),
+        );
+        check_resolve(
+            &["--profile", "b"],
+            &[("NXLOG_ORG", "o"), ("NXLOG_TOKEN", "t")],
+            Ok(("https://b.example", "o", "t")),
+        );
+        check_resolve(
+            &[],
+            &[("NXLOG_PROFILE", "b"), ("NXLOG_ORG", "o"), ("NXLOG_TOKEN", "t")],
+            Ok(("https://b.example", "o", "t")),
+        );
+        check_resolve(&["--profile", "b"], &[("NXLOG_TOKEN", "t")], Err("no organisation"));
+        check_resolve(&["--profile", "b"], &[("NXLOG_ORG", "o")], Err("no token"));
+        check_resolve(&["--profile", "c"], &[], Err("unknown profile `c`"));
+        check_resolve(&[], &[("NXLOG_TOKEN", " ")], Err("token is empty"));
+    }
+
     #[test]
     fn config_files() {
         check_config("", Ok(&[]));

@@ -355,3 +355,21 @@ impl Client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_command(command: Command, path: &str, segments: &[&str]) {
+        assert_eq!(command.path(), path);
+        assert_eq!(command.to_string(), path);
+        assert_eq!(command.segments(), segments);
+        assert_eq!(command.segments().join("/"), path);
+    }
+
+    #[test]
+    fn commands() {
+        check_command(Command::Renew, "certificate/renew", &["certificate", "renew"]);
+        check_command(Command::FilesSync, "files-sync", &["files-sync"]);
+    }
+}

@@ -241,7 +241,7 @@ pub enum Error {
         path: String,
         /// The status code.
         status: StatusCode,
-        /// The first [`BODY_KEEP`] bytes of the body (cut at a character
+        /// The first 2 KiB of the body (cut at a character
         /// boundary, invalid UTF-8 replaced).
         body: String,
         /// Whether the body was longer than what is kept.

@@ -366,6 +366,9 @@ fn select(shared: &Shared, filter: Option<&str>) -> Result<Selection, ApiError> 
         .now(shared.now())
         .parse(text)
         .map_err(|error| ApiError::bad_request(error.to_string(), nxlog_filter::render(&error)))?;
+    for warning in &checked.warnings {
+        tracing::debug!(filter = %text, "filter warning: {warning}");
+    }
     Ok(Selection::Filter(checked.filter.compile()))
 }
 

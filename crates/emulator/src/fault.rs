@@ -16,7 +16,7 @@ use crate::Error;
 pub enum FaultAction {
     /// Answer with this status code and body (default: a JSON error body).
     Status {
-        /// The HTTP status code, 100 to 599.
+        /// The HTTP status code, 200 to 599 (an informational 1xx cannot end an exchange).
         code: u16,
         /// The body to send instead of the default JSON error.
         body: Option<String>,
@@ -322,8 +322,8 @@ impl RawFault {
         let action = match self.kind.as_str() {
             "status" => {
                 let code = self.code.ok_or("a `status` fault needs a code, e.g. `status=503`")?;
-                if !(100..=599).contains(&code) {
-                    return Err(format!("expected a status code from 100 to 599, found {code}"));
+                if !(200..=599).contains(&code) {
+                    return Err(format!("expected a status code from 200 to 599, found {code}"));
                 }
                 FaultAction::Status { code, body: self.body }
             }
@@ -499,7 +499,8 @@ mod tests {
         check("", Err("expected a fault kind, found nothing"));
         check("status", Err("a `status` fault needs a code, e.g. `status=503`"));
         check("status=abc", Err("`code`: expected a whole number, found `abc`"));
-        check("status=700", Err("expected a status code from 100 to 599, found 700"));
+        check("status=700", Err("expected a status code from 200 to 599, found 700"));
+        check("status=101", Err("expected a status code from 200 to 599, found 101"));
         check("drop=1", Err("`drop` takes no value, found `1`"));
         check(
             "boom",

@@ -264,7 +264,12 @@ async fn call(router: &mut Router, request: Request<Incoming>) -> Response<Body>
 fn fault_response(action: FaultAction, path_and_query: &str) -> Response<Body> {
     match action {
         FaultAction::Status { code, body } => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            // `Fault::status` does not validate; a 1xx cannot end an
+            // exchange, so such a code (like any invalid one) becomes 500.
+            let status = StatusCode::from_u16(code)
+                .ok()
+                .filter(|s| !s.is_informational())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             match body {
                 Some(body) => {
                     let mut response = Response::new(Body::from(body));

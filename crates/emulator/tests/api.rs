@@ -589,6 +589,14 @@ async fn status_fault_with_body_and_path_scope() {
 }
 
 #[tokio::test]
+async fn informational_status_fault_becomes_500() {
+    let emu = demo(1).await;
+    emu.inject(Fault::status(101).times(1));
+    let (status, _, body) = send(&emu, "GET", &format!("{AGENTS}/*"), Some(RW)).await;
+    assert_eq!((status, body.contains("injected fault: status 101")), (500, true));
+}
+
+#[tokio::test]
 async fn delay_fault_holds_the_answer() {
     let emu = demo(5).await;
     emu.inject(Fault::delay(Duration::from_millis(300)).times(1));
@@ -744,11 +752,35 @@ async fn bad_fleet_files_say_where_and_why() {
         ("[\n", "fleet file `<inline>`: EOF while parsing a list at line 2 column 0"),
         (
             r#"[{"id":"00000000-0000-4000-8000-000000000001","hostname":"a","certificate":{"notBefore":"2024-01-01","notAfter":"2025-01-01T00:00:00Z"}}]"#,
-            "fleet file `<inline>`: `certificate.notBefore`: expected an RFC 3339 timestamp, found `2024-01-01` at line 1 column 137",
+            "fleet file `<inline>`: `certificate.notBefore`: expected an RFC 3339 timestamp, found `2024-01-01` at line 1 column 100",
         ),
         (
             r#"[{"id":"00000000-0000-4000-8000-000000000001","certificate":{"notBefore":"2024-01-01T00:00:00Z","notAfter":"2025-01-01T00:00:00Z"}}]"#,
             "fleet file `<inline>`: missing field `hostname` at line 1 column 131",
+        ),
+        (
+            "[{\"id\":\"00000000-0000-4000-8000-000000000001\",\n  \"online\": \"yes\"}]",
+            "fleet file `<inline>`: invalid type: string \"yes\", expected a boolean at line 2 column 17",
+        ),
+        (
+            "[{\"hostname\":\"a\",\"hostname\":\"b\"}]",
+            "fleet file `<inline>`: duplicate field `hostname` at line 1 column 32",
+        ),
+        (
+            "[{\"team\":\"a\",\"team\":\"b\"}]",
+            "fleet file `<inline>`: duplicate field `team` at line 1 column 24",
+        ),
+        (
+            "[{\"status\": 3}]",
+            "fleet file `<inline>`: invalid type: integer `3`, expected a string at line 1 column 13",
+        ),
+        (
+            r#"[{"id":"00000000-0000-4000-8000-000000000001","hostname":"a","certificate":{"notBefore":"2024-01-01T00:00:00Z","notafter":"x"}}]"#,
+            "fleet file `<inline>`: unknown field `notafter`, expected `notBefore` or `notAfter` at line 1 column 121",
+        ),
+        (
+            "[[]]",
+            "fleet file `<inline>`: invalid type: sequence, expected an agent record (a JSON object) at line 1 column 1",
         ),
     ] {
         let err = Emulator::builder().fleet_json(text).spawn().await.unwrap_err();
@@ -879,7 +911,7 @@ fn binary_rejects_bad_arguments() {
         (
             &["--demo", "3", "--fault", "status=99"][..],
             1,
-            "error: fault `status=99`: expected a status code from 100 to 599, found 99",
+            "error: fault `status=99`: expected a status code from 200 to 599, found 99",
         ),
         (
             &["--demo", "3", "--tokens", "/nonexistent/t"][..],
@@ -1042,4 +1074,73 @@ fn binary_never_logs_the_token_even_at_trace() {
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert!(stderr.contains("status=200") && stderr.contains("status=401"), "{stderr}");
     assert!(!stderr.contains(RW) && !stderr.contains("SECRET"), "{stderr}");
+}
+
+#[tokio::test]
+async fn listening_on_every_interface_still_prints_a_loopback_url() {
+    let emu = Emulator::builder().listen("0.0.0.0:0".parse().unwrap()).spawn().await.unwrap();
+    let expected = format!("http://127.0.0.1:{}", emu.local_addr().port());
+    assert_eq!(emu.base_url(), expected);
+    assert_eq!(send(&emu, "GET", &format!("{AGENTS}/*/count"), Some(RO)).await.2, "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_under_load_loses_no_acknowledged_renew() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let renewed_at: DateTime<Utc> = "2026-02-01T00:00:00Z".parse().unwrap();
+    let fleet = nxlog_emulator::demo_fleet(300, 5, now());
+    let emu =
+        Emulator::builder().agents(fleet).now(renewed_at).state_out(&path).spawn().await.unwrap();
+    let base = emu.base_url();
+    let ids: Vec<String> = emu.agent_records().iter().map(|a| a.id_str().to_string()).collect();
+
+    let http = client();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for id in ids.clone() {
+        let (http, base, answered) = (http.clone(), base.clone(), answered.clone());
+        tasks.push(tokio::spawn(async move {
+            let url = format!("{base}{AGENTS}/{id}/certificate/renew");
+            let response = http.post(url).bearer_auth(RW).send().await;
+            let acknowledged = matches!(&response, Ok(r) if r.status() == 200);
+            answered.fetch_add(usize::from(acknowledged), std::sync::atomic::Ordering::SeqCst);
+            (id, acknowledged)
+        }));
+    }
+    // Stop once some renews are answered and others are still arriving.
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        tokio::task::yield_now().await;
+    }
+    emu.shutdown().await.unwrap();
+
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        let (id, ok) = task.await.unwrap();
+        if ok {
+            acknowledged.push(id);
+        }
+    }
+    assert!(acknowledged.len() >= 20);
+    let state: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for id in &acknowledged {
+        let agent = state.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        let renewed = if agent["online"] == true {
+            agent["certificate"]["notBefore"] == "2026-02-01T00:00:00Z"
+        } else {
+            agent["needsFilesSync"] == true
+        };
+        assert!(renewed, "acknowledged renew of {id} missing from the state: {agent}");
+    }
+}
+
+#[test]
+fn binary_reports_an_address_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = Command::new(BIN).args(["--demo", "1", "--listen", &addr]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "no URL is printed");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with(&format!("error: cannot listen on `{addr}`: ")), "{stderr}");
 }

@@ -21,7 +21,9 @@ use crate::{Error, ErrorKind, Filter, Span, parser, timestamp};
 /// - [`max_depth`](Options::max_depth): how deeply parentheses and `not`
 ///   may nest, counted together; default 256. Checked while parsing, so a
 ///   hostile input such as 100 000 `(` stops with an error at the first
-///   `(` beyond the limit instead of exhausting the stack.
+///   `(` beyond the limit instead of exhausting the stack. The pair of
+///   parentheses around the whole filter is not counted, so the canonical
+///   text of a parsed filter (which adds that pair) always parses again.
 ///
 /// Parsing takes time linear in the input length.
 ///
@@ -166,7 +168,8 @@ impl Check<'_> {
         if known.is_none() {
             self.unknown_field(cmp)?;
         }
-        let path = known.map_or_else(|| Cow::Owned(cmp.path.to_string()), |(p, _)| Cow::Borrowed(p));
+        let path =
+            known.map_or_else(|| Cow::Owned(cmp.path.to_string()), |(p, _)| Cow::Borrowed(p));
         let known = known.map(|(_, t)| t);
         let field_type = known.unwrap_or(if cmp.op.is_ordering() {
             FieldType::Timestamp

@@ -23,6 +23,27 @@ pub enum FieldValue<'a> {
 }
 
 /// Something a filter can be evaluated against, such as one agent.
+///
+/// ```
+/// use nxlog_filter::{FieldValue, Record};
+///
+/// struct Agent {
+///     hostname: String,
+/// }
+///
+/// impl Record for Agent {
+///     fn lookup(&self, key_path: &[&str]) -> Option<FieldValue<'_>> {
+///         match key_path {
+///             ["hostname"] => Some(FieldValue::Str(&self.hostname)),
+///             _ => None,
+///         }
+///     }
+/// }
+///
+/// let predicate = nxlog_filter::parse("(hostname LIKE 'PC%')").unwrap().compile();
+/// assert!(predicate.matches(&Agent { hostname: "PC1".into() }));
+/// assert!(!predicate.matches(&Agent { hostname: "web1".into() }));
+/// ```
 pub trait Record {
     /// The value at a JSON key path, camel case, such as
     /// `["certificate", "notAfter"]`; `None` when missing.
@@ -124,7 +145,12 @@ impl Predicate {
     /// Whether `record` matches the filter.
     #[inline]
     pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
-        eval(&self.root, record)
+        // A single comparison, the common case, is inlined into the
+        // caller's loop.
+        match &self.root {
+            PNode::Test { keys, test } => test_record(keys, test, record),
+            node => eval(node, record),
+        }
     }
 }
 
@@ -138,7 +164,7 @@ fn eval<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn test_record<R: Record + ?Sized>(keys: &[Box<str>], test: &Test, record: &R) -> bool {
     // Key paths are short; borrow them into a stack array.
     let value = match keys {
@@ -354,7 +380,7 @@ mod tests {
 
     fn agents() -> Vec<serde_json::Value> {
         vec![
-            json!({"id": "1589a98a-66b3-11ee-80d5-4f584c6f672d", "hostname": "PC1", "os": "linux",
+            json!({"id": "1589a98a-66b3-11ee-80d5-4f584c6f672d", "hostname": "PC1", "os": "linux", "count": 3,
                    "online": true, "certificate": {"notAfter": "2024-09-01T00:00:00Z", "notBefore": "2023-09-01T00:00:00Z"}}),
             json!({"id": "94fbcd8e-484c-11ef-8000-656536087e74", "hostname": "pc2", "os": "bsd",
                    "online": false, "certificate": {"notAfter": "2024-09-22T02:00:00+02:00"}}),
@@ -399,6 +425,9 @@ mod tests {
         check("(certificate/not-before != '2000-01-01T00:00:00Z')", &[1, 2, 3, 4]);
         check("(id=1589A98A-66B3-11EE-80D5-4F584C6F672D)", &[1]);
         check("(missing=x)", &[]);
+        // FIXME pinned: JSON numbers count as missing (see `Record for Value`).
+        check("(count=3)", &[]);
+        check("(count!=3)", &[1, 2, 3, 4]);
         check("(missing!=x)", &[1, 2, 3, 4]);
         check("(hostname=PC1) and ((os=linux) or (os=bsd))", &[1]);
     }

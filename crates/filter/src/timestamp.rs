@@ -18,6 +18,11 @@
 //! So the `T` of `Tue` or `Thu` is never taken for the RFC 3339 separator,
 //! and a 15-character ASN.1 value is never read as a two-digit year.
 //!
+//! The common spellings (RFC 3339, RFC 5322 with single spaces, ASN.1 as
+//! X.509 writes it) are first read at fixed places for speed; anything
+//! else goes through the full parsers, which also explain every error. A
+//! property test requires both routes to agree.
+//!
 //! # Decisions
 //!
 //! - Whitespace around the whole value is ignored.
@@ -110,12 +115,15 @@ pub(crate) fn parse(
     text: &str,
     now: DateTime<Utc>,
 ) -> std::result::Result<DateTime<Utc>, TimestampError> {
-    // The two common spellings first, read at fixed places; whatever
+    // The common spellings first, read at fixed places; whatever
     // they do not take goes through the full parsers, which also explain
     // every error.
     let bytes = text.as_bytes();
     let fast = match bytes.first() {
         Some(b'0'..=b'9') if bytes.get(4) == Some(&b'-') => rfc3339_fast(bytes),
+        Some(b'0'..=b'9') if matches!(bytes.len(), 13 | 15) && bytes.ends_with(b"Z") => {
+            asn1_fast(bytes)
+        }
         Some(b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z') => rfc5322_fast(bytes),
         _ => None,
     };
@@ -1027,6 +1035,30 @@ fn rfc3339_fast(b: &[u8]) -> Option<DateTime<Utc>> {
     instant(date, i64::from(hour * 3600 + minute * 60 + second) - offset, nanos)
 }
 
+/// ASN.1 times as X.509 writes them, read at fixed places for speed:
+/// `YYMMDDHHMMSSZ` and `YYYYMMDDHHMMSSZ`, no leap second. `None` hands the
+/// text to [`asn1`], which accepts or explains it; both must agree on
+/// everything this accepts.
+#[inline]
+fn asn1_fast(b: &[u8]) -> Option<DateTime<Utc>> {
+    let (year, at) = match b.len() {
+        13 => {
+            let yy = two_digits(b, 0)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        15 => (two_digits(b, 0)? * 100 + two_digits(b, 2)?, 4),
+        _ => return None,
+    };
+    let (month, day) = (two_digits(b, at)?, two_digits(b, at + 2)?);
+    let (hour, minute) = (two_digits(b, at + 4)?, two_digits(b, at + 6)?);
+    let second = two_digits(b, at + 8)?;
+    if b[at + 10] != b'Z' || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    instant(date, i64::from(hour * 3600 + minute * 60 + second), 0)
+}
+
 /// The common RFC 5322 spelling read in one pass, for speed:
 /// `[Ddd, ]D[D] Mmm YYYY HH:MM[:SS] ZONE` with single spaces, no comments
 /// and no leap second. `None` hands the text to [`rfc5322`], which accepts
@@ -1733,7 +1765,7 @@ mod tests {
         fn fast_paths_agree_with_the_full_parsers(
             t in instant(),
             offset_minutes in -1439i32..=1439,
-            form in 0usize..6,
+            form in 0usize..8,
             edit in 0usize..3,
             at in any::<prop::sample::Index>(),
             with in prop::sample::select(&b"0123456789 :+-.,TtZzSsGMUECPDAJunw("[..]),
@@ -1748,7 +1780,9 @@ mod tests {
                 2 => local.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
                 3 => local.format("%a, %-d %b %Y %H:%M %z").to_string(),
                 4 => t.format("%-d %b %Y %H:%M:%S UT").to_string(),
-                _ => t.format("%-d %b %Y %H:%M GMT").to_string(),
+                5 => t.format("%-d %b %Y %H:%M GMT").to_string(),
+                6 => t.format("%Y%m%d%H%M%SZ").to_string(),
+                _ => t.format("%y%m%d%H%M%SZ").to_string(),
             };
             let mut bytes = text.clone().into_bytes();
             let i = at.index(bytes.len());

@@ -8,6 +8,7 @@ mod encoding;
 mod faults;
 mod logging;
 mod operations;
+mod proxy;
 mod redirects;
 mod reports;
 mod retries;

@@ -369,3 +369,38 @@ async fn one_connection_pool_serves_every_call_and_clone() {
     let peers: BTreeSet<_> = server.seen().iter().map(|s| s.peer).collect();
     assert_eq!(peers.len(), 1, "sequential calls reuse one connection: {peers:?}");
 }
+
+#[tokio::test]
+async fn many_ids_run_at_most_the_configured_concurrency() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // A server that holds each request 30 ms and records the most in flight.
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (in_flight, peak) = (now.clone(), most.clone());
+    let app = axum::Router::new().fallback(move || {
+        let (in_flight, peak) = (in_flight.clone(), peak.clone());
+        async move {
+            let current = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(current, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            ok_json("[]")
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let ids: Vec<AgentId> = (0..24)
+        .map(|i| AgentId::parse(&format!("00000000-0000-4000-8000-{i:012}")).unwrap())
+        .collect();
+    for concurrency in [1, 4] {
+        most.store(0, Ordering::SeqCst);
+        let config = support::config(&base, support::RW).concurrency(concurrency).build().unwrap();
+        let report = Client::new(config).unwrap().renew(&Target::Ids(ids.clone())).await.unwrap();
+        assert_eq!(report.unreported.len(), 24, "every id accounted for");
+        assert_eq!(most.load(Ordering::SeqCst), concurrency, "peak in flight");
+    }
+    server.abort();
+}
