@@ -87,11 +87,14 @@ fn offline_agents_are_reported_with_one_follow_up_command() {
     let out = run(server.cmd().args(&args).arg("--yes"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.lines().filter(|l| l.starts_with("synced")).count(), offline.len());
-    let post = server.posts().pop().unwrap();
-    assert_eq!(post.path, "/api/demo/api/v1/agents/*/files-sync");
-    let expected =
-        offline.iter().map(|id| format!("id = \"{id}\"")).collect::<Vec<_>>().join(" or ");
-    assert_eq!(decoded_filter(&post), Some(format!("({expected})")));
+    // One request per agent, after the one renew request.
+    let posts = server.posts();
+    let mut paths: Vec<&str> = posts[1..].iter().map(|p| p.path.as_str()).collect();
+    paths.sort_unstable();
+    let mut expected: Vec<String> =
+        offline.iter().map(|id| format!("/api/demo/api/v1/agents/{id}/files-sync")).collect();
+    expected.sort_unstable();
+    assert_eq!(paths, expected);
     assert_eq!(state(&offline[0]), "online");
 }
 
@@ -225,20 +228,58 @@ fn expiry_options_and_the_effective_filter() {
     assert!(out.stderr.contains("invalid duration `soon`"), "{}", out.stderr);
 }
 
+/// The path `command` is sent to for one agent.
+fn id_path(id: &str, command: &str) -> String {
+    format!("/api/demo/api/v1/agents/{id}/{command}")
+}
+
+/// The paths of the `POST`s so far, sorted (they complete in any order).
+fn post_paths(server: &Server) -> Vec<String> {
+    let mut paths: Vec<String> = server
+        .posts()
+        .iter()
+        .map(|p| {
+            assert_eq!(p.query, None, "a per-agent command carries no filter");
+            p.path.clone()
+        })
+        .collect();
+    paths.sort_unstable();
+    paths
+}
+
+/// The result line of one agent (not the filter line or the preview).
+fn result_line<'a>(stdout: &'a str, id: &str) -> &'a str {
+    let results = ["renewed ", "synced ", "offline ", "failed ", "unknown "];
+    stdout
+        .lines()
+        .find(|l| l.contains(id) && results.iter().any(|r| l.starts_with(r)))
+        .unwrap_or_else(|| panic!("no result line for {id}:\n{stdout}"))
+}
+
+fn sorted_paths(ids: &[String], command: &str) -> Vec<String> {
+    let mut paths: Vec<String> = ids.iter().map(|id| id_path(id, command)).collect();
+    paths.sort_unstable();
+    paths
+}
+
 #[test]
 fn ids_select_exactly_those_agents() {
     let server = Server::demo(10, 7);
     let ids = server.ids_where(|_| true);
     let out = renew(&server, &["--id", &ids[3], "--id", &ids[5], "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let post = server.posts().pop().unwrap();
-    assert_eq!(
-        decoded_filter(&post),
-        Some(format!("(id = \"{}\" or id = \"{}\")", ids[3], ids[5]))
-    );
     assert_eq!(
         out.stdout.lines().filter(|l| l.starts_with("renewed") || l.starts_with("offline")).count(),
         2
+    );
+    assert_eq!(
+        post_paths(&server),
+        sorted_paths(&[ids[3].clone(), ids[5].clone()], "certificate/renew")
+    );
+    let list = server.requests().into_iter().find(|r| r.method == "GET").unwrap();
+    assert_eq!(
+        decoded_filter(&list),
+        Some(format!("(id = \"{}\" or id = \"{}\")", ids[3], ids[5]))
     );
 
     let unknown = "00000000-0000-4000-8000-000000000000";
@@ -401,4 +442,164 @@ fn on_a_terminal_the_question_defaults_to_no() {
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("6 renewed, 0 offline, 0 failed"), "{}", out.stdout);
     assert_eq!(server.posts().len(), 1);
+}
+
+#[test]
+fn three_ids_send_three_requests_one_per_agent() {
+    let server = Server::demo(10, 7);
+    let ids = server.ids_where(|_| true);
+    let chosen = [ids[1].clone(), ids[4].clone(), ids[8].clone()];
+    let args = ["--id", &chosen[0], "--id", &chosen[1], "--id", &chosen[2], "--yes"];
+    let out = renew(&server, &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(post_paths(&server), sorted_paths(&chosen, "certificate/renew"));
+    for id in &chosen {
+        let line = result_line(&out.stdout, id);
+        assert!(line.starts_with("renewed") || line.starts_with("offline"), "{line}");
+    }
+
+    // files-sync the same way; the same id twice (any case) is sent once.
+    let server = Server::demo(10, 7);
+    let upper = chosen[0].to_uppercase();
+    let args = ["files-sync", "--id", &chosen[0], "--id", &chosen[1], "--id", &chosen[2]];
+    let out = run(server.cmd().args(args).args(["--id", &upper, "--yes", "--concurrency", "1"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(post_paths(&server), sorted_paths(&chosen, "files-sync"));
+}
+
+#[test]
+fn many_ids_are_listed_in_bounded_batches_and_all_renewed() {
+    let server = Server::demo(150, 7);
+    let ids: Vec<String> =
+        server.agents().iter().take(120).map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let mut args: Vec<&str> = ids.iter().flat_map(|id| ["--id", id.as_str()]).collect();
+    args.extend(["--yes", "--report", path.to_str().unwrap()]);
+    let out = renew(&server, &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // Several listings, each URL bounded, each id in exactly one of them.
+    let lists: Vec<_> = server.requests().into_iter().filter(|r| r.method == "GET").collect();
+    let filters: std::collections::BTreeSet<String> =
+        lists.iter().map(|r| decoded_filter(r).expect("a filter")).collect();
+    assert_eq!(filters.len(), 3, "120 ids in batches of at most 50: {filters:#?}");
+    for list in &lists {
+        let length = list.path.len() + 1 + list.query.as_deref().unwrap_or_default().len();
+        assert!(length < 4096, "a listing URL of {length} bytes");
+    }
+    for id in &ids {
+        let quoted = format!("\"{id}\"");
+        assert_eq!(filters.iter().filter(|f| f.contains(&quoted)).count(), 1, "{id}");
+    }
+
+    // Every id renewed with its own request, and reported.
+    assert_eq!(post_paths(&server), sorted_paths(&ids, "certificate/renew"));
+    let report = read_json(&path);
+    assert_eq!(report["matched"], 120);
+    let summary = &report["summary"];
+    assert_eq!(summary["renewed"].as_u64().unwrap() + summary["offline"].as_u64().unwrap(), 120);
+    assert_eq!(summary["failed"], 0);
+    let renewed =
+        out.stdout.lines().filter(|l| l.starts_with("renewed") || l.starts_with("offline"));
+    assert_eq!(renewed.count(), 120);
+}
+
+#[test]
+fn a_per_agent_fault_fails_only_that_agent() {
+    let server = Server::demo(10, 7);
+    let ids = server.ids_where(|a| a["online"] == true);
+    let chosen = [ids[0].clone(), ids[1].clone(), ids[2].clone()];
+    server.inject(Fault::status(500).path(id_path(&chosen[1], "certificate/renew")));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let report_path = path.to_str().unwrap();
+    let args = ["--id", &chosen[0], "--id", &chosen[1], "--id", &chosen[2], "--yes", "--report"];
+    let out = renew(&server, &[&args[..], &[report_path]].concat());
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert_eq!(post_paths(&server), sorted_paths(&chosen, "certificate/renew"));
+
+    let line = result_line(&out.stdout, &chosen[1]);
+    assert!(line.starts_with("failed") && line.contains("500"), "{line}");
+    assert!(out.stdout.contains("2 renewed, 0 offline, 1 failed"), "{}", out.stdout);
+    let report = read_json(&path);
+    assert_eq!(report["outcome"], "completed");
+    assert_eq!(report["exit_code"], 3);
+    for agent in report["agents"].as_array().unwrap() {
+        let want = if agent["id"] == chosen[1].as_str() { "failed" } else { "renewed" };
+        assert_eq!(agent["result"], want, "{agent}");
+    }
+    let failed = report["agents"].as_array().unwrap().iter().find(|a| a["result"] == "failed");
+    assert!(failed.unwrap()["message"].as_str().unwrap().contains("500"), "{report}");
+}
+
+#[test]
+fn dry_run_with_ids_sends_nothing_and_shows_the_first_request() {
+    let server = Server::demo(10, 7);
+    let ids = server.ids_where(|_| true);
+    let chosen = [ids[2].clone(), ids[6].clone(), ids[7].clone()];
+    let args = ["--id", &chosen[0], "--id", &chosen[1], "--id", &chosen[2], "--dry-run"];
+    let out = renew(&server, &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(server.posts().is_empty(), "a dry run sends no command");
+    assert!(
+        out.stdout
+            .contains("dry run: would renew 3 agents with one request each, at most 16 at a time:"),
+        "{}",
+        out.stdout
+    );
+    let url = format!("{}{}", server.url(), id_path(&chosen[0], "certificate/renew"));
+    let curl = format!(
+        "  curl --request POST --url '{url}' --header 'Authorization: Bearer ***' --data ''\n  ... and 2 more\n"
+    );
+    assert!(out.stdout.contains(&curl), "{}", out.stdout);
+    assert!(!out.stdout.contains(RW_TOKEN));
+}
+
+#[test]
+fn ids_with_an_expiry_option_select_only_the_matching_agents() {
+    let server = Server::demo(30, 7);
+    let expired = server.ids_where(|a| a["certificate"]["notAfter"].as_str().unwrap() < NOW);
+    let valid = server.ids_where(|a| a["certificate"]["notAfter"].as_str().unwrap() >= NOW);
+    assert!(expired.len() >= 2 && !valid.is_empty(), "the test fleet has both");
+    let chosen = [expired[0].clone(), valid[0].clone(), expired[1].clone()];
+    let args = ["--id", &chosen[0], "--id", &chosen[1], "--id", &chosen[2], "--expired"];
+    let out = renew(&server, &[&args[..], &["--yes", "--now", NOW]].concat());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list = server.requests().into_iter().find(|r| r.method == "GET").unwrap();
+    let filter = decoded_filter(&list).unwrap();
+    assert!(
+        filter.ends_with(" and certificate/not-after lt \"2026-01-15T12:00:00Z\")"),
+        "{filter}"
+    );
+    assert_eq!(
+        post_paths(&server),
+        sorted_paths(&[expired[0].clone(), expired[1].clone()], "certificate/renew")
+    );
+    assert!(
+        out.stderr.contains(&format!("warning: no agent with the id `{}` matches `(certificate/not-after lt", valid[0])),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn ids_with_a_read_only_token_exit_4_and_report_every_agent() {
+    let server = Server::demo(5, 7);
+    let ids = server.ids_where(|_| true);
+    let out = run(server.cmd().env("NXLOG_TOKEN", RO_TOKEN).args([
+        "files-sync",
+        "--id",
+        &ids[0],
+        "--id",
+        &ids[1],
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("the report");
+    assert_eq!(report["exit_code"], 4);
+    assert_eq!(report["summary"]["failed"], 2, "{report}");
+    assert!(report["error"]["message"].as_str().unwrap().contains("403"), "{report}");
 }

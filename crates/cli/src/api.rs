@@ -2,14 +2,26 @@
 //! its errors to exit codes.
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nxlog_client::{Client, Config, ErrorClass, SecretString, Selector, Target};
+use nxlog_client::{
+    AgentId, AgentResult, Client, Config, ErrorClass, SecretString, Selector, Target,
+};
 use nxlog_filter::Filter;
 use tracing::{debug, trace};
 
 use crate::config::Connection;
 use crate::error::{Exit, Failure, Result};
+
+/// Command requests in flight at once for `--id` selections, unless
+/// `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
+/// How one agent's own command request ended: the server's result for that
+/// agent (`None` when the answer did not mention it), or the error that
+/// stopped the request.
+pub type IdResult = std::result::Result<Option<Item>, nxlog_client::Error>;
 
 /// The command a bulk run sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,8 +93,15 @@ pub struct Api {
 impl Api {
     /// Builds the client; nothing is sent yet.
     pub fn connect(connection: &Connection) -> Result<Api> {
+        Api::connect_with(connection, usize::from(DEFAULT_CONCURRENCY))
+    }
+
+    /// Builds the client with at most `concurrency` per-agent command
+    /// requests in flight at once; nothing is sent yet.
+    pub fn connect_with(connection: &Connection, concurrency: usize) -> Result<Api> {
         let token = SecretString::from(connection.token.expose().to_owned());
-        let mut builder = Config::builder(&connection.url, &connection.org, token);
+        let mut builder =
+            Config::builder(&connection.url, &connection.org, token).concurrency(concurrency);
         if let Some(path) = &connection.ca_bundle {
             let pem = std::fs::read(path).map_err(|e| {
                 Failure::usage(format!("cannot read the CA bundle `{}`: {e}", path.display()))
@@ -98,46 +117,91 @@ impl Api {
 
     /// Every agent matching `filter` (every agent for `None`), all pages.
     pub async fn list(&self, filter: Option<&Filter>, progress: bool) -> Result<Vec<Row>> {
-        let selector = selector(filter);
         let bar = progress_bar(progress);
-        let mut stream = std::pin::pin!(self.client.list(&selector));
         let mut rows = Vec::new();
+        self.list_into(&selector(filter), &bar, &mut rows).await?;
+        bar.finish_and_clear();
+        debug!("{} listed", crate::bulk::agents(rows.len()));
+        Ok(rows)
+    }
+
+    /// Every agent matching any of `filters`, one listing per filter (all
+    /// pages each), joined in order; one spinner for them all.
+    pub async fn list_each(&self, filters: &[Filter], progress: bool) -> Result<Vec<Row>> {
+        let bar = progress_bar(progress);
+        let mut rows = Vec::new();
+        for filter in filters {
+            self.list_into(&Selector::Filter(filter.clone()), &bar, &mut rows).await?;
+        }
+        bar.finish_and_clear();
+        debug!("{} listed in {} listings", crate::bulk::agents(rows.len()), filters.len());
+        Ok(rows)
+    }
+
+    async fn list_into(
+        &self,
+        selector: &Selector,
+        bar: &ProgressBar,
+        rows: &mut Vec<Row>,
+    ) -> Result<()> {
+        let mut stream = std::pin::pin!(self.client.list(selector));
         while let Some(agent) = stream.try_next().await.map_err(failure)? {
             trace!(id = %agent.id, "listed");
             rows.push(row(&agent));
             bar.inc(1);
         }
-        bar.finish_and_clear();
-        debug!("{} listed", crate::bulk::agents(rows.len()));
-        Ok(rows)
+        Ok(())
     }
 
     /// Sends the command to the agents matching `filter`.
     pub async fn send(&self, kind: JobKind, filter: Option<&Filter>) -> Result<Vec<Item>> {
         let target = Target::from(selector(filter));
         let report = self.client.run(kind.command(), &target).await.map_err(failure)?;
-        let items = report
-            .results
-            .iter()
-            .map(|r| {
-                trace!(id = %r.id, status = r.status.as_str(), "result");
-                Item {
-                    id: r.id.clone(),
-                    status: r.status.as_str().to_owned(),
-                    message: r
-                        .error
-                        .as_ref()
-                        .map(|e| e.message.clone().unwrap_or_else(|| e.raw.clone())),
-                }
-            })
-            .collect();
+        let items = report.results.iter().map(item).collect();
         Ok(items)
+    }
+
+    /// Sends the command to each agent with its own request
+    /// (`POST agents/<id>/...`), at most the configured concurrency at a
+    /// time; yields one `(id, result)` per id as each completes.
+    pub fn send_each(
+        &self,
+        kind: JobKind,
+        ids: Vec<AgentId>,
+    ) -> BoxStream<'static, (String, IdResult)> {
+        self.client
+            .run_each(kind.command(), ids)
+            .map(|outcome| {
+                let id = outcome.id.as_str().to_owned();
+                let result = outcome.result.map(|results| {
+                    results.iter().find(|r| r.id.eq_ignore_ascii_case(&id)).map(item)
+                });
+                (id, result)
+            })
+            .boxed()
+    }
+
+    /// One agent's command request as a curl line, the token shown as `***`.
+    pub fn id_curl(&self, kind: JobKind, id: &AgentId) -> String {
+        curl_line(&self.client.id_command_url(kind.command(), id))
     }
 
     /// The command request as a curl line, the token shown as `***`.
     pub fn curl(&self, kind: JobKind, filter: Option<&Filter>) -> String {
-        let url = self.client.command_url(kind.command(), &selector(filter));
-        format!("curl --request POST --url '{url}' --header 'Authorization: Bearer ***' --data ''")
+        curl_line(&self.client.command_url(kind.command(), &selector(filter)))
+    }
+}
+
+fn curl_line(url: &nxlog_client::Url) -> String {
+    format!("curl --request POST --url '{url}' --header 'Authorization: Bearer ***' --data ''")
+}
+
+fn item(result: &AgentResult) -> Item {
+    trace!(id = %result.id, status = result.status.as_str(), "result");
+    Item {
+        id: result.id.clone(),
+        status: result.status.as_str().to_owned(),
+        message: result.error.as_ref().map(|e| e.message.clone().unwrap_or_else(|| e.raw.clone())),
     }
 }
 
@@ -166,6 +230,19 @@ fn progress_bar(visible: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template("{spinner} listing agents: {pos} so far ({elapsed})");
     bar.set_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
+
+/// A bar on stderr while sending one request per agent, only on a terminal.
+pub fn send_bar(visible: bool, len: usize, verb: &str) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    let template = format!("{{bar:30}} {verb}: {{pos}}/{{len}} agents ({{elapsed}})");
+    let style = ProgressStyle::with_template(&template);
+    bar.set_style(style.unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
 }

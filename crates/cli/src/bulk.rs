@@ -2,17 +2,23 @@
 //! report.
 //!
 //! Both commands take the same path. The effective filter is built from
-//! `--filter`, `--id` and the expiry options; the listing that previews the
-//! targets uses exactly that filter, and so does the command request. The
-//! report is written on every path, including errors and Ctrl-C.
+//! `--filter`, `--id` and the expiry options. Without `--id`, the listing
+//! that previews the targets uses exactly that filter, and so does the one
+//! command request. With `--id`, the ids are listed in batches of at most
+//! [`ID_BATCH`] (each batch `and` the rest of the filter), so no URL grows
+//! with the number of ids, and the command goes to each listed agent with
+//! its own request. The report is written on every path, including errors
+//! and Ctrl-C.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use nxlog_client::AgentId;
 use nxlog_filter::Filter;
-use tracing::debug;
+use tracing::{debug, trace};
 
 use crate::api::{Api, Item, JobKind, Row};
 use crate::check;
@@ -24,6 +30,42 @@ use crate::report::{Report, ReportError};
 
 /// Agents shown in the preview before "and N more".
 const PREVIEW_ROWS: usize = 10;
+
+/// Ids in one listing filter. Each `id = "<uuid>"` with its ` or ` takes
+/// about 58 bytes once percent-encoded, so a batch keeps the listing URL
+/// near 3 KiB plus the `--filter`/expiry part, below the 4 to 8 KiB request
+/// line many servers and proxies accept, however many ids are given.
+pub const ID_BATCH: usize = 50;
+
+/// What a bulk command selects.
+#[derive(Debug, Clone, PartialEq)]
+enum Selection {
+    /// `--filter` and/or `--all` with the expiry options: one listing and
+    /// one command request carrying this filter (`None`: every agent).
+    Filter(Option<Filter>),
+    /// `--id`: the ids (checked, lowercase, each once, in the order given),
+    /// listed in batches with `also` (from `--filter` and the expiry
+    /// options) `and`-ed to each batch; one command request per listed agent.
+    Ids { ids: Vec<String>, also: Option<Filter> },
+}
+
+impl Selection {
+    /// The effective filter in canonical form as a whole, as printed and
+    /// recorded in the report; `None` selects every agent.
+    fn effective(&self) -> Option<Filter> {
+        match self {
+            Selection::Filter(filter) => filter.clone(),
+            Selection::Ids { ids, also } => {
+                // Joined batch by batch: each join copies the terms so far.
+                let ids = ids.chunks(ID_BATCH).filter_map(ids_filter).reduce(Filter::or)?;
+                Some(match also {
+                    Some(also) => ids.and(also.clone()),
+                    None => ids,
+                })
+            }
+        }
+    }
+}
 
 /// A bulk command as given on the command line, before anything is checked.
 #[derive(Debug)]
@@ -134,7 +176,9 @@ fn execute(
     report: &Shared,
 ) -> Result<(Exit, &'static str)> {
     let now = check::resolve_now(job.args.now.as_deref())?;
-    let filter = effective_filter(job, now, out)?;
+    let selection = selection(job, now, out)?;
+    let filter = selection.effective();
+    debug!("effective filter: {}", filter.as_ref().map_or("none".to_owned(), Filter::to_string));
     lock(report).filter = filter.as_ref().map(Filter::to_string);
 
     let connection = config::resolve(global, &ProcessEnv)?;
@@ -143,12 +187,12 @@ fn execute(
         report.url = Some(connection.url.clone());
         report.org = Some(connection.org.clone());
     }
-    let api = Api::connect(&connection)?;
+    let api = Api::connect_with(&connection, usize::from(job.args.concurrency))?;
 
     let runtime = crate::runtime()?;
     let result = runtime.block_on(async {
         tokio::select! {
-            result = send(&api, job, filter.as_ref(), now, out, report) => result,
+            result = send(&api, job, &selection, filter.as_ref(), now, out, report) => result,
             _ = tokio::signal::ctrl_c() => {
                 Err(Failure::new(Exit::Interrupted, "interrupted", "interrupted"))
             }
@@ -160,7 +204,7 @@ fn execute(
 }
 
 /// `--filter`, `--id` and the expiry options, combined with `and`.
-fn effective_filter(job: &Job<'_>, now: DateTime<Utc>, out: &mut Out) -> Result<Option<Filter>> {
+fn selection(job: &Job<'_>, now: DateTime<Utc>, out: &mut Out) -> Result<Selection> {
     let args = job.args;
     let mut filter = None;
 
@@ -170,9 +214,6 @@ fn effective_filter(job: &Job<'_>, now: DateTime<Utc>, out: &mut Out) -> Result<
             check::show_warnings(&checked, text, out);
         }
         filter = Some(checked.filter);
-    }
-    if !args.id.is_empty() {
-        filter = Some(ids_filter(&args.id)?);
     }
 
     let cutoff = match (job.expired, job.expiring_within) {
@@ -187,33 +228,50 @@ fn effective_filter(job: &Job<'_>, now: DateTime<Utc>, out: &mut Out) -> Result<
             None => expiry,
         });
     }
-    debug!("effective filter: {}", filter.as_ref().map_or("none".to_owned(), Filter::to_string));
-    Ok(filter)
+    if args.id.is_empty() {
+        return Ok(Selection::Filter(filter));
+    }
+    Ok(Selection::Ids { ids: parse_ids(&args.id)?, also: filter })
 }
 
-/// `(id="A" or id="B")` from `--id A --id B`, each checked to be a UUID.
-///
-/// FIXME: every id goes into one filter, so one listing and one command
-/// request; a few hundred ids make a URL longer than many servers and
-/// proxies accept (about 46 bytes per id once encoded). The fix is to split
-/// the ids into batches of, say, 100 and list and send per batch, joining
-/// the reports.
-fn ids_filter(ids: &[String]) -> Result<Filter> {
-    let mut filter: Option<Filter> = None;
+/// The `--id` values, each checked to be a UUID, in canonical lowercase
+/// hyphenated form, each once, in the order first given.
+fn parse_ids(ids: &[String]) -> Result<Vec<String>> {
+    let mut seen = HashSet::new();
+    let mut parsed = Vec::with_capacity(ids.len());
     for id in ids {
-        let parsed = uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+        let uuid = uuid::Uuid::parse_str(id.trim()).map_err(|_| {
             Failure::usage(format!(
                 "invalid `--id` value `{id}`: expected a uuid such as \
                  `1589a98a-66b3-11ee-80d5-4f584c6f672d`"
             ))
         })?;
-        let one = Filter::field("id").eq(&parsed.hyphenated().to_string());
-        filter = Some(match filter {
-            Some(filter) => filter.or(one),
-            None => one,
-        });
+        let canonical = uuid.hyphenated().to_string();
+        if seen.insert(canonical.clone()) {
+            parsed.push(canonical);
+        }
     }
-    filter.ok_or_else(|| Failure::usage("`--id` needs a value"))
+    if parsed.is_empty() {
+        return Err(Failure::usage("`--id` needs a value"));
+    }
+    Ok(parsed)
+}
+
+/// `(id = "A" or id = "B")` for one batch of checked ids; `None` for none.
+fn ids_filter(ids: &[String]) -> Option<Filter> {
+    ids.iter().map(|id| Filter::field("id").eq(id)).reduce(Filter::or)
+}
+
+/// The listing filters for `ids`: at most [`ID_BATCH`] ids each, each
+/// `and` `also` when given.
+fn id_batches(ids: &[String], also: Option<&Filter>) -> Vec<Filter> {
+    ids.chunks(ID_BATCH)
+        .filter_map(ids_filter)
+        .map(|ids| match also {
+            Some(also) => ids.and(also.clone()),
+            None => ids,
+        })
+        .collect()
 }
 
 /// `30d`, `2w`, `12h`, `90m`, `45s`: a positive whole number and a unit.
@@ -249,28 +307,46 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 async fn send(
     api: &Api,
     job: &Job<'_>,
+    selection: &Selection,
     filter: Option<&Filter>,
     now: DateTime<Utc>,
     out: &mut Out,
     report: &Shared,
 ) -> Result<(Exit, &'static str)> {
     let json = job.json();
-    let verb = job.kind.verb();
+    let progress = out.stderr_terminal && !json;
     if !json {
         let shown =
             filter.map_or("none, every agent is selected (--all)".to_owned(), Filter::to_string);
         out.line(&format!("filter: {shown}"));
     }
 
-    // The same listing call the command itself will select.
-    let rows = api.list(filter, out.stderr_terminal && !json).await?;
+    // Without `--id`: the same listing call the command itself will select.
+    // With `--id`: bounded listings, then one request per listed agent.
+    let (rows, targets) = match selection {
+        Selection::Filter(_) => (api.list(filter, progress).await?, None),
+        Selection::Ids { ids, also } => {
+            let batches = id_batches(ids, also.as_ref());
+            debug!("listing {} in {} batches", ids_text(ids.len()), batches.len());
+            let rows = api.list_each(&batches, progress).await?;
+            let rows = only_requested(ids, rows, json, out);
+            if !json {
+                warn_unknown_ids(ids, also.as_ref(), &rows, out);
+            }
+            let targets = rows
+                .iter()
+                .map(|row| AgentId::parse(&row.id).map_err(|e| Failure::usage(e.to_string())))
+                .collect::<Result<Vec<_>>>()?;
+            (rows, Some(targets))
+        }
+    };
     lock(report).set_matched(&rows);
-    let request = api.curl(job.kind, filter);
-    lock(report).request = Some(request.clone());
+    let request = match &targets {
+        None => Some(api.curl(job.kind, filter)),
+        Some(targets) => targets.first().map(|id| api.id_curl(job.kind, id)),
+    };
+    lock(report).request = request.clone();
 
-    if !json {
-        warn_unknown_ids(&job.args.id, &rows, out);
-    }
     if rows.is_empty() {
         if !json {
             out.line("no agent matches; nothing to do");
@@ -284,8 +360,7 @@ async fn send(
 
     if job.args.dry_run {
         if !json {
-            out.line(&format!("dry run: would {verb} {} with this request:", agents(rows.len())));
-            out.line(&format!("  {request}"));
+            dry_run(job, &rows, targets.as_deref(), request.as_deref().unwrap_or_default(), out);
         }
         return Ok((Exit::Success, "dry-run"));
     }
@@ -295,8 +370,13 @@ async fn send(
 
     debug!("sending {} for {}", job.kind.name(), agents(rows.len()));
     lock(report).request_sent = true;
-    let items = api.send(job.kind, filter).await?;
-    let failed = record(job.kind, &rows, &items, report);
+    let (failed, refused) = match targets {
+        None => {
+            let items = api.send(job.kind, filter).await?;
+            (record(job.kind, &rows, &items, report), None)
+        }
+        Some(targets) => send_each(api, job.kind, targets, progress, report).await,
+    };
 
     let snapshot = {
         let mut report = lock(report);
@@ -306,8 +386,108 @@ async fn send(
     if !json {
         show_results(&snapshot, out);
     }
+    if let Some(error) = refused {
+        // The token or its role was refused: exit 4, after the per-agent lines.
+        return Err(crate::api::failure(error));
+    }
     let exit = if failed { Exit::SomeFailed } else { Exit::Success };
     Ok((exit, "completed"))
+}
+
+/// What a dry run prints: the one request, or the first per-agent request
+/// and how many more there would be.
+fn dry_run(job: &Job<'_>, rows: &[Row], targets: Option<&[AgentId]>, request: &str, out: &mut Out) {
+    let verb = job.kind.verb();
+    let Some(targets) = targets else {
+        out.line(&format!("dry run: would {verb} {} with this request:", agents(rows.len())));
+        out.line(&format!("  {request}"));
+        return;
+    };
+    let heading = if targets.len() == 1 {
+        format!("dry run: would {verb} 1 agent with this request:")
+    } else {
+        format!(
+            "dry run: would {verb} {} with one request each, at most {} at a time:",
+            agents(targets.len()),
+            job.args.concurrency
+        )
+    };
+    out.line(&heading);
+    out.line(&format!("  {request}"));
+    if targets.len() > 1 {
+        out.line(&format!("  ... and {} more", targets.len() - 1));
+    }
+}
+
+/// Sends the command to each target with its own request and records each
+/// outcome as it arrives (so an interrupted run reports what was done).
+/// Returns whether any agent failed, and the first error that refused the
+/// token or its role, if any.
+async fn send_each(
+    api: &Api,
+    kind: JobKind,
+    targets: Vec<AgentId>,
+    progress: bool,
+    report: &Shared,
+) -> (bool, Option<nxlog_client::Error>) {
+    let bar = crate::api::send_bar(progress, targets.len(), kind.verb());
+    let mut outcomes = api.send_each(kind, targets);
+    let mut any_failed = false;
+    let mut refused = None;
+    while let Some((id, result)) = outcomes.next().await {
+        trace!(%id, ok = result.is_ok(), "outcome");
+        let mut report = lock(report);
+        let Some(entry) = report.agents.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id)) else {
+            continue;
+        };
+        let was_offline = entry.online == Some(false);
+        (entry.result, entry.message) = match result {
+            Ok(Some(item)) => result_of(kind, was_offline, &item),
+            Ok(None) => {
+                ("unknown", Some("the server's answer does not mention this agent".to_owned()))
+            }
+            Err(error) => {
+                let message = Some(error.to_string());
+                if error.is_auth() && refused.is_none() {
+                    refused = Some(error);
+                }
+                ("failed", message)
+            }
+        };
+        any_failed |= matches!(entry.result, "failed" | "unknown");
+        drop(report);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    (any_failed, refused)
+}
+
+/// The listed agents that are among `ids`, each once. A server that lists
+/// more than it was asked for gets a warning; those agents are not sent.
+fn only_requested(ids: &[String], rows: Vec<Row>, json: bool, out: &mut Out) -> Vec<Row> {
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut seen = HashSet::new();
+    let listed = rows.len();
+    let kept: Vec<Row> = rows
+        .into_iter()
+        .filter(|row| {
+            let id = row.id.to_ascii_lowercase();
+            wanted.contains(id.as_str()) && seen.insert(id)
+        })
+        .collect();
+    let ignored = listed - kept.len();
+    if ignored > 0 && !json {
+        out.warn(&format!(
+            "warning: the server listed {} beyond the given ids; they are left out",
+            agents(ignored)
+        ));
+    }
+    kept
+}
+
+/// `1 id`, `2 ids`.
+fn ids_text(n: usize) -> String {
+    if n == 1 { "1 id".to_owned() } else { format!("{n} ids") }
 }
 
 /// Joins the server's answer to the listed agents.
@@ -324,14 +504,7 @@ fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool 
             continue;
         };
         let was_offline = entry.online == Some(false);
-        (entry.result, entry.message) = match (item.status.as_str(), kind) {
-            ("success", JobKind::Renew) if was_offline => ("offline", None),
-            ("success", JobKind::Renew) => ("renewed", None),
-            ("success", JobKind::FilesSync) if was_offline => ("offline", None),
-            ("success", JobKind::FilesSync) => ("synced", None),
-            ("error", _) => ("failed", item.message.clone()),
-            (other, _) => ("failed", Some(format!("unexpected status `{other}`"))),
-        };
+        (entry.result, entry.message) = result_of(kind, was_offline, item);
         any_failed |= entry.result == "failed";
     }
 
@@ -359,6 +532,17 @@ fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool 
         });
     }
     any_failed
+}
+
+/// The report's result and message for one agent's answer.
+fn result_of(kind: JobKind, was_offline: bool, item: &Item) -> (&'static str, Option<String>) {
+    match (item.status.as_str(), kind) {
+        ("success", _) if was_offline => ("offline", None),
+        ("success", JobKind::Renew) => ("renewed", None),
+        ("success", JobKind::FilesSync) => ("synced", None),
+        ("error", _) => ("failed", item.message.clone()),
+        (other, _) => ("failed", Some(format!("unexpected status `{other}`"))),
+    }
 }
 
 /// Asks on the terminal, or refuses at once when nobody can answer.
@@ -414,12 +598,16 @@ fn preview(rows: &[Row], now: DateTime<Utc>, out: &mut Out) {
     }
 }
 
-/// Ids given with `--id` that no agent has.
-fn warn_unknown_ids(ids: &[String], rows: &[Row], out: &mut Out) {
-    for id in ids {
-        let found = rows.iter().any(|r| r.id.eq_ignore_ascii_case(id.trim()));
-        if !found {
-            out.warn(&format!("warning: no agent has the id `{}`", id.trim()));
+/// Ids given with `--id` that the listing did not find: no agent has them,
+/// or (with `also`) the agent does not match the rest of the filter.
+fn warn_unknown_ids(ids: &[String], also: Option<&Filter>, rows: &[Row], out: &mut Out) {
+    let found: HashSet<String> = rows.iter().map(|r| r.id.to_ascii_lowercase()).collect();
+    for id in ids.iter().filter(|id| !found.contains(id.as_str())) {
+        match also {
+            None => out.warn(&format!("warning: no agent has the id `{id}`")),
+            Some(also) => out.warn(&format!(
+                "warning: no agent with the id `{id}` matches `{also}`; it is not selected"
+            )),
         }
     }
 }
@@ -516,14 +704,92 @@ mod tests {
         check("999999w", Err("too long"));
     }
 
+    fn uuids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("00000000-0000-4000-8000-{i:012}")).collect()
+    }
+
+    /// The longest listing URL, in bytes, for `n` ids: the API base and the
+    /// paging parameters of a real listing included.
+    fn longest_listing_url(n: usize, also: Option<&Filter>) -> usize {
+        let base = "https://agents.example.com/api/acme/api/v1/agents/*?filter=";
+        let paging = "&offset=1000000&limit=1000";
+        let batches = id_batches(&uuids(n), also);
+        batches.iter().map(|f| base.len() + f.to_query().len() + paging.len()).max().unwrap_or(0)
+    }
+
+    /// Listing URLs stay under 4 KiB however many ids, and every id is in
+    /// exactly one batch.
+    fn check_batches(n: usize, batches: usize) {
+        let ids = uuids(n);
+        let filters = id_batches(&ids, None);
+        assert_eq!(filters.len(), batches, "{n} ids");
+        assert!(longest_listing_url(n, None) < 4096, "{n} ids: {}", longest_listing_url(n, None));
+        // The quoted values of all batches, in order, are the ids.
+        let texts: Vec<String> = filters.iter().map(Filter::to_string).collect();
+        let listed: Vec<&str> =
+            texts.iter().flat_map(|t| t.split('"').skip(1).step_by(2)).collect();
+        assert_eq!(listed, ids, "{n} ids");
+    }
+
     #[test]
-    fn many_ids_make_one_filter() {
-        // Pins today's behaviour (see the FIXME on `ids_filter`).
-        let ids: Vec<String> =
-            (0..300).map(|i| format!("00000000-0000-4000-8000-{i:012}")).collect();
-        let filter = ids_filter(&ids).unwrap();
-        assert_eq!(filter.to_string().matches(" or ").count(), 299);
-        assert!(filter.to_query().len() > 300 * 40);
+    fn many_ids_make_bounded_listing_urls() {
+        check_batches(1, 1);
+        check_batches(ID_BATCH, 1);
+        check_batches(ID_BATCH + 1, 2);
+        check_batches(120, 3);
+        check_batches(300, 6);
+        check_batches(10_000, 200);
+        // The bound does not depend on the number of ids.
+        assert_eq!(longest_listing_url(300, None), longest_listing_url(10_000, None));
+    }
+
+    #[test]
+    fn the_rest_of_the_filter_goes_with_every_batch() {
+        let also = Filter::field("hostname").eq("PC1");
+        let filters = id_batches(&uuids(120), Some(&also));
+        assert_eq!(filters.len(), 3);
+        for filter in &filters {
+            let text = filter.to_string();
+            assert!(text.ends_with(" and hostname = \"PC1\")"), "{text}");
+        }
+        let selection = Selection::Ids { ids: uuids(2), also: Some(also) };
+        assert_eq!(
+            selection.effective().unwrap().to_string(),
+            "((id = \"00000000-0000-4000-8000-000000000000\" or \
+             id = \"00000000-0000-4000-8000-000000000001\") and hostname = \"PC1\")"
+        );
+    }
+
+    fn check_ids(given: &[&str], expect: Result<&[&str], &str>) {
+        let given: Vec<String> = given.iter().map(|s| (*s).to_owned()).collect();
+        match (parse_ids(&given), expect) {
+            (Ok(ids), Ok(want)) => assert_eq!(ids, want, "{given:?}"),
+            (Err(e), Err(want)) => assert!(e.message.contains(want), "{given:?}: {}", e.message),
+            (got, want) => panic!("{given:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn ids_are_checked_lowercased_and_deduplicated() {
+        let a = "1589a98a-66b3-11ee-80d5-4f584c6f672d";
+        let b = "00000000-0000-4000-8000-000000000001";
+        check_ids(&[a], Ok(&[a]));
+        check_ids(&[a, b, a], Ok(&[a, b]));
+        check_ids(&["1589A98A-66B3-11EE-80D5-4F584C6F672D", a], Ok(&[a]));
+        check_ids(&[" 1589a98a-66b3-11ee-80d5-4f584c6f672d "], Ok(&[a]));
+        check_ids(&["1589a98a66b311ee80d54f584c6f672d"], Ok(&[a]));
+        check_ids(&[a, "PC1"], Err("invalid `--id` value `PC1`: expected a uuid"));
+        check_ids(&["*"], Err("invalid `--id` value `*`"));
+        check_ids(&[], Err("`--id` needs a value"));
+    }
+
+    #[test]
+    fn the_help_states_the_batch_size() {
+        let help = crate::cli::command()
+            .find_subcommand_mut("files-sync")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(help.contains(&format!("batches of at most {ID_BATCH}")), "{help}");
     }
 
     #[test]

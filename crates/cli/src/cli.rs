@@ -254,7 +254,7 @@ pub struct RenewArgs {
 /// Selection and safety options shared by the commands that change agents.
 #[derive(Debug, Args)]
 #[command(group(
-    clap::ArgGroup::new("target").required(true).multiple(false).args(["filter", "id", "all"])
+    clap::ArgGroup::new("target").required(true).multiple(true).args(["filter", "id", "all"])
 ))]
 pub struct BulkArgs {
     /// Select the agents matching this filter, e.g. `(hostname=PC1)`
@@ -262,11 +262,17 @@ pub struct BulkArgs {
     pub filter: Option<String>,
 
     /// Select one agent by id (repeatable)
+    ///
+    /// The ids are listed in batches of at most 50 (one listing per batch),
+    /// and the command is sent with one request per listed agent (see
+    /// --concurrency). Combined with --filter (or, for `certificate renew`,
+    /// --expired or --expiring-within), only the given agents that also match
+    /// are selected; the other ids are named in a warning.
     #[arg(long, value_name = "UUID", action = ArgAction::Append, allow_hyphen_values = true)]
     pub id: Vec<String>,
 
     /// Select every agent (must be given explicitly)
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["filter", "id"])]
     pub all: bool,
 
     /// Do not ask for confirmation
@@ -292,6 +298,15 @@ pub struct BulkArgs {
     /// Pin the clock used for relative times and `--expired`
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub now: Option<String>,
+
+    /// With --id: command requests in flight at once (1 to 256)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::api::DEFAULT_CONCURRENCY,
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub concurrency: u16,
 }
 
 /// Output formats of the commands that change agents.
@@ -329,6 +344,12 @@ mod tests {
         check(&["nxagents", "certificate", "renew", "--all", "--filter", "(a=b)"], false);
         check(&["nxagents", "files-sync", "--id", "x", "--id", "y"], true);
         check(&["nxagents", "files-sync", "--filter", "-x"], true);
+        check(&["nxagents", "files-sync", "--id", "x", "--filter", "(a=b)"], true);
+        check(&["nxagents", "files-sync", "--id", "x", "--all"], false);
+        check(&["nxagents", "files-sync", "--id", "x", "--concurrency", "1"], true);
+        check(&["nxagents", "files-sync", "--id", "x", "--concurrency", "256"], true);
+        check(&["nxagents", "files-sync", "--id", "x", "--concurrency", "0"], false);
+        check(&["nxagents", "files-sync", "--id", "x", "--concurrency", "257"], false);
         check(&["nxagents", "agents", "list", "--token-file", "-x"], true);
         check(&["nxagents", "filter", "check", "-"], true);
         check(
