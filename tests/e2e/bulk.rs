@@ -577,7 +577,10 @@ fn ids_with_an_expiry_option_select_only_the_matching_agents() {
         sorted_paths(&[expired[0].clone(), expired[1].clone()], "certificate/renew")
     );
     assert!(
-        out.stderr.contains(&format!("warning: no agent with the id `{}` matches `(certificate/not-after lt", valid[0])),
+        out.stderr.contains(&format!(
+            "warning: no agent with the id `{}` matches `(certificate/not-after lt",
+            valid[0]
+        )),
         "{}",
         out.stderr
     );

@@ -434,12 +434,19 @@ async fn send_each(
     let mut outcomes = api.send_each(kind, targets);
     let mut any_failed = false;
     let mut refused = None;
+    // Where each agent's entry is, so that many outcomes stay cheap.
+    let index: HashMap<String, usize> = lock(report)
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.to_ascii_lowercase(), i))
+        .collect();
     while let Some((id, result)) = outcomes.next().await {
         trace!(%id, ok = result.is_ok(), "outcome");
+        bar.inc(1);
         let mut report = lock(report);
-        let Some(entry) = report.agents.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id)) else {
-            continue;
-        };
+        let entry = index.get(&id.to_ascii_lowercase()).and_then(|&i| report.agents.get_mut(i));
+        let Some(entry) = entry else { continue };
         let was_offline = entry.online == Some(false);
         (entry.result, entry.message) = match result {
             Ok(Some(item)) => result_of(kind, was_offline, &item),
@@ -455,8 +462,6 @@ async fn send_each(
             }
         };
         any_failed |= matches!(entry.result, "failed" | "unknown");
-        drop(report);
-        bar.inc(1);
     }
     bar.finish_and_clear();
     (any_failed, refused)

@@ -34,10 +34,12 @@ pub struct Report {
     pub exit_code: u8,
     /// Why the run failed, when it did.
     pub error: Option<ReportError>,
-    /// The command request as a curl line, token redacted.
+    /// The command request as a curl line, token redacted; with `--id`,
+    /// the first agent's request (each agent gets one like it).
     pub request: Option<String>,
-    /// Whether the command request was sent (the server may have acted on
-    /// it even when the run then failed or was interrupted).
+    /// Whether the command request (with `--id`: any of them) was sent (the
+    /// server may have acted on it even when the run then failed or was
+    /// interrupted).
     pub request_sent: bool,
     /// How many agents matched the filter.
     pub matched: usize,
