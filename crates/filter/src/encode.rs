@@ -15,8 +15,16 @@ use crate::{Error, ErrorKind, Span};
 /// assert_eq!(encode_query_value(r#"(q="a+b&c=d")"#), "%28q%3D%22a%2Bb%26c%3Dd%22%29");
 /// ```
 pub fn encode_query_value(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len() * 3);
+    push_encoded(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out`, percent-encoded as [`encode_query_value`]
+/// does.
+pub(crate) fn push_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(text.len() * 3);
     for &b in text.as_bytes() {
         let is_unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
         if is_unreserved {
@@ -27,7 +35,17 @@ pub fn encode_query_value(text: &str) -> String {
             out.push(char::from(HEX[usize::from(b & 0xF)]));
         }
     }
-    out
+}
+
+/// A sink for printed text that percent-encodes it on the way into a
+/// string, so a filter is encoded without printing it first.
+pub(crate) struct Encoder<'a>(pub(crate) &'a mut String);
+
+impl std::fmt::Write for Encoder<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        push_encoded(self.0, text);
+        Ok(())
+    }
 }
 
 /// Decodes form encoding: `+` is a space and `%XX` a byte.

@@ -87,7 +87,11 @@ impl Filter {
     /// assert_eq!(filter.to_query(), "%28hostname%20%3D%20%22PC1%22%29");
     /// ```
     pub fn to_query(&self) -> String {
-        crate::encode_query_value(&self.to_string())
+        // Printed straight into the encoder: the same text as
+        // `encode_query_value(&self.to_string())`, without the copy.
+        let mut out = String::with_capacity(128);
+        let _ = write_filter(&mut crate::encode::Encoder(&mut out), &self.node);
+        out
     }
 
     /// Starts a comparison on the field at `path`, such as `hostname` or
@@ -195,10 +199,17 @@ impl FieldBuilder {
 /// inner parentheses only where precedence needs them.
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(")?;
-        write_node(f, &self.node)?;
-        f.write_str(")")
+        write_filter(f, &self.node)
     }
+}
+
+/// The canonical text of a whole filter, written in pieces with
+/// `write_str` only (no formatting machinery), so that any sink, such as
+/// the query encoder, takes it as it comes.
+fn write_filter<W: fmt::Write>(f: &mut W, node: &Node) -> fmt::Result {
+    f.write_str("(")?;
+    write_node(f, node)?;
+    f.write_str(")")
 }
 
 /// Parses with [`Options::default`](crate::Options), like
@@ -211,7 +222,7 @@ impl FromStr for Filter {
     }
 }
 
-fn write_node(f: &mut fmt::Formatter<'_>, node: &Node) -> fmt::Result {
+fn write_node<W: fmt::Write>(f: &mut W, node: &Node) -> fmt::Result {
     match node {
         Node::Cmp(cmp) => write_cmp(f, cmp),
         Node::Or(terms) => write_terms(f, terms, " or ", |t| matches!(t, Node::Or(_))),
@@ -226,8 +237,8 @@ fn write_node(f: &mut fmt::Formatter<'_>, node: &Node) -> fmt::Result {
     }
 }
 
-fn write_terms(
-    f: &mut fmt::Formatter<'_>,
+fn write_terms<W: fmt::Write>(
+    f: &mut W,
     terms: &[Node],
     separator: &str,
     needs_parens: fn(&Node) -> bool,
@@ -241,7 +252,7 @@ fn write_terms(
     Ok(())
 }
 
-fn write_maybe_grouped(f: &mut fmt::Formatter<'_>, node: &Node, grouped: bool) -> fmt::Result {
+fn write_maybe_grouped<W: fmt::Write>(f: &mut W, node: &Node, grouped: bool) -> fmt::Result {
     if grouped {
         f.write_str("(")?;
         write_node(f, node)?;
@@ -251,21 +262,26 @@ fn write_maybe_grouped(f: &mut fmt::Formatter<'_>, node: &Node, grouped: bool) -
     }
 }
 
-fn write_cmp(f: &mut fmt::Formatter<'_>, cmp: &Cmp) -> fmt::Result {
-    write!(f, "{} {} ", cmp.path, cmp.op.as_str())?;
+fn write_cmp<W: fmt::Write>(f: &mut W, cmp: &Cmp) -> fmt::Result {
+    f.write_str(&cmp.path)?;
+    f.write_str(" ")?;
+    f.write_str(cmp.op.as_str())?;
+    f.write_str(" \"")?;
     match &cmp.value {
-        Val::Time(t) => write!(f, "\"{}\"", timestamp::format(*t)),
+        Val::Time(t) => f.write_str(timestamp::Formatted::new(*t).as_str())?,
         Val::Str(s) => {
-            f.write_str("\"")?;
-            for c in s.chars() {
-                if c == '"' || c == '\\' {
-                    f.write_str("\\")?;
-                }
-                write!(f, "{c}")?;
+            // Runs without `"` or `\\` are written whole.
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find(['"', '\\']) {
+                f.write_str(&rest[..at])?;
+                f.write_str("\\")?;
+                f.write_str(&rest[at..=at])?;
+                rest = &rest[at + 1..];
             }
-            f.write_str("\"")
+            f.write_str(rest)?;
         }
     }
+    f.write_str("\"")
 }
 
 #[cfg(test)]

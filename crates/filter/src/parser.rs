@@ -62,7 +62,18 @@ fn fail<'a, T>(kind: ErrorKind, span: Span) -> PResult<'a, T> {
 }
 
 /// Parses a whole filter. Limits on length are checked by the caller.
+///
+/// The common shape is read by [`simple`] in one pass; anything it does
+/// not take, errors included, goes through the grammar functions below.
 pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
+    match simple(input) {
+        Some(expr) => Ok(expr),
+        None => parse_full(input, max_depth),
+    }
+}
+
+/// [`parse`] without the one-pass reader: every rule, every error.
+fn parse_full(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
     let free_group = enclosing_group(input);
     let cx = Cx { len: input.len(), max_depth, free_group };
     match filter(&cx, input) {
@@ -87,6 +98,261 @@ pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
         )),
     }
 }
+
+/// The common shape of a filter read in one pass over the bytes, for
+/// speed: comparisons joined by `and` and `or`, with at most one pair of
+/// parentheses around the whole filter, ASCII whitespace, and values that
+/// are bare or quoted without escapes. It builds exactly the tree the
+/// grammar functions build, spans included (a differential property test
+/// checks this), and returns `None` for anything else, including every
+/// error, `not`, inner parentheses and non-ASCII text outside quotes, so
+/// that the grammar functions decide and explain those.
+fn simple(input: &str) -> Option<Expr<'_>> {
+    let mut r = Simple { s: input, b: input.as_bytes(), pos: 0 };
+    r.ws()?;
+    let open = r.eat(b'(').then_some(r.pos - 1);
+    r.ws()?;
+
+    let mut ors = Terms::default();
+    let mut ands = Terms::default();
+    let (mut and_start, mut or_start) = (r.pos, r.pos);
+    let mut end;
+    loop {
+        let cmp = r.comparison()?;
+        end = cmp.span.end;
+        ands.push(Expr::Cmp(cmp));
+        r.ws()?;
+        if r.keyword(b"and") {
+            r.ws()?;
+        } else if r.keyword(b"or") {
+            ors.push(ands.finish(Span::new(and_start, end), Expr::And));
+            r.ws()?;
+            and_start = r.pos;
+        } else {
+            break;
+        }
+    }
+    ors.push(ands.finish(Span::new(and_start, end), Expr::And));
+
+    if let Some(open) = open {
+        if !r.eat(b')') {
+            return None;
+        }
+        // The group's parentheses belong to the span of what they enclose.
+        (or_start, end) = (open, r.pos);
+        r.ws()?;
+    }
+    if r.pos != r.b.len() {
+        return None;
+    }
+    let mut expr = ors.finish(Span::new(or_start, end), Expr::Or);
+    if let (Expr::And(_, span), Some(_)) = (&mut expr, open) {
+        *span = Span::new(or_start, end);
+    }
+    Some(expr)
+}
+
+/// The terms of one `and` or `or` list; one term stays itself, as in
+/// [`join`].
+struct Terms<'a> {
+    first: Option<Expr<'a>>,
+    more: Vec<Expr<'a>>,
+}
+
+impl Default for Terms<'_> {
+    fn default() -> Self {
+        Terms { first: None, more: Vec::new() }
+    }
+}
+
+impl<'a> Terms<'a> {
+    fn push(&mut self, expr: Expr<'a>) {
+        match self.first {
+            None => self.first = Some(expr),
+            Some(_) => self.more.push(expr),
+        }
+    }
+
+    /// The single term, or a node of all terms; empties the list.
+    fn finish(&mut self, span: Span, node: fn(Vec<Expr<'a>>, Span) -> Expr<'a>) -> Expr<'a> {
+        let first = self.first.take().expect("a list holds a term before it is finished");
+        join(first, std::mem::take(&mut self.more), span.start, span.end, node)
+    }
+}
+
+/// The cursor of [`simple`].
+struct Simple<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Simple<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let is_next = self.peek() == Some(byte);
+        self.pos += usize::from(is_next);
+        is_next
+    }
+
+    /// ASCII whitespace; `None` at a non-ASCII byte, which may be
+    /// Unicode whitespace.
+    fn ws(&mut self) -> Option<()> {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => self.pos += 1,
+                0x80.. => return None,
+                _ => break,
+            }
+        }
+        Some(())
+    }
+
+    /// The end of the run of path characters at `at`.
+    fn path_run(&self, at: usize) -> usize {
+        let mut end = at;
+        while self.b.get(end).is_some_and(|b| BYTE_CLASS[usize::from(*b)] & PATH != 0) {
+            end += 1;
+        }
+        end
+    }
+
+    /// `word` in any letter case, not followed by a path character.
+    fn keyword(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        let is_word = self.b.get(self.pos..end).is_some_and(|w| w.eq_ignore_ascii_case(word))
+            && self.b.get(end).is_none_or(|b| BYTE_CLASS[usize::from(*b)] & PATH == 0);
+        if is_word {
+            self.pos = end;
+        }
+        is_word
+    }
+
+    /// `comparison = path ws operator ws value`
+    fn comparison(&mut self) -> Option<Box<Comparison<'a>>> {
+        let start = self.pos;
+        // `not` as the first word is the keyword or a field name, which
+        // the grammar functions tell apart.
+        if self.b[start..self.path_run(start)].eq_ignore_ascii_case(b"not") {
+            return None;
+        }
+        loop {
+            if !self.peek()?.is_ascii_alphabetic() {
+                return None;
+            }
+            self.pos = self.path_run(self.pos);
+            if !self.eat(b'/') {
+                break;
+            }
+        }
+        let path_span = Span::new(start, self.pos);
+        self.ws()?;
+
+        let op_start = self.pos;
+        let op = self.operator()?;
+        let op_span = Span::new(op_start, self.pos);
+        self.ws()?;
+
+        let value = self.value()?;
+        let span = Span::new(start, value.span.end);
+        let path = &self.s[path_span.start..path_span.end];
+        Some(Box::new(Comparison { path, path_span, op, op_span, value, span }))
+    }
+
+    /// The operators of [`operator`], in the same order.
+    fn operator(&mut self) -> Option<Op> {
+        let b = self.b;
+        let at = self.pos;
+        let (op, len) = match (b.get(at), b.get(at + 1)) {
+            (Some(b'='), Some(b'=')) => (Op::Eq, 2),
+            (Some(b'!'), Some(b'=')) => (Op::Ne, 2),
+            (Some(b'<'), Some(b'>')) => (Op::Ne, 2),
+            (Some(b'<'), Some(b'=')) => (Op::Le, 2),
+            (Some(b'>'), Some(b'=')) => (Op::Ge, 2),
+            (Some(b'='), _) => (Op::Eq, 1),
+            (Some(b'<'), _) => (Op::Lt, 1),
+            (Some(b'>'), _) => (Op::Gt, 1),
+            _ => {
+                let end = self.path_run(at);
+                let word = &b[at..end];
+                let op = [
+                    (&b"eq"[..], Op::Eq),
+                    (b"ne", Op::Ne),
+                    (b"lt", Op::Lt),
+                    (b"le", Op::Le),
+                    (b"gt", Op::Gt),
+                    (b"ge", Op::Ge),
+                    (b"like", Op::Like),
+                ]
+                .into_iter()
+                .find(|(spelling, _)| word.eq_ignore_ascii_case(spelling))?
+                .1;
+                (op, end - at)
+            }
+        };
+        self.pos += len;
+        Some(op)
+    }
+
+    /// A bare value of ASCII characters, or a quoted one without escapes.
+    fn value(&mut self) -> Option<Value<'a>> {
+        let start = self.pos;
+        let quote = self.peek()?;
+        if quote == b'"' || quote == b'\'' {
+            let len = self.b[start + 1..].iter().position(|b| *b == quote || *b == b'\\')?;
+            let close = start + 1 + len;
+            if self.b[close] != quote {
+                return None;
+            }
+            self.pos = close + 1;
+            let text = Cow::Borrowed(&self.s[start + 1..close]);
+            let span = Span::new(start, self.pos);
+            return Some(Value { text, quote: Some(char::from(quote)), span });
+        }
+        while self.peek().is_some_and(|b| BYTE_CLASS[usize::from(b)] & BARE != 0) {
+            self.pos += 1;
+        }
+        let len = self.pos - start;
+        // Empty, or followed by what the grammar functions must explain
+        // (`(`) or judge (non-ASCII text).
+        if len == 0 || self.peek().is_some_and(|b| b == b'(' || !b.is_ascii()) {
+            return None;
+        }
+        let text = Cow::Borrowed(&self.s[start..self.pos]);
+        Some(Value { text, quote: None, span: Span::new(start, self.pos) })
+    }
+}
+
+/// [`BYTE_CLASS`] bit: the byte is a path character ([`is_path_char`]).
+const PATH: u8 = 1;
+/// [`BYTE_CLASS`] bit: the byte is an ASCII character of a bare value
+/// ([`is_bare_char`]).
+const BARE: u8 = 2;
+
+/// The classes of each byte value, from the grammar's own predicates.
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' {
+            table[b] |= PATH;
+        }
+        let is_delimiter = matches!(
+            c,
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'
+                | b'"' | b'\'' | b'(' | b')' | b'=' | b'!' | b'<' | b'>' | b'&' | b'|'
+        );
+        if !is_delimiter {
+            table[b] |= BARE;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// `filter = ws or_expr ws EOF`
 ///

@@ -187,57 +187,78 @@ fn parse_any(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
 /// form (`+10000-01-01T00:00:00Z`). A leap second held by chrono prints as
 /// second `60`.
 pub fn format(t: DateTime<Utc>) -> String {
-    let mut out = String::with_capacity(32);
-    let year = t.year();
-    if (0..=9999).contains(&year) {
-        push_digits(&mut out, year as u32, 4);
-    } else {
-        out.push(if year < 0 { '-' } else { '+' });
-        let digits = year.unsigned_abs();
-        push_digits(&mut out, digits, if digits > 9999 { digits.ilog10() as usize + 1 } else { 4 });
-    }
+    Formatted::new(t).as_str().to_owned()
+}
 
-    out.push('-');
-    push_digits(&mut out, t.month(), 2);
-    out.push('-');
-    push_digits(&mut out, t.day(), 2);
-    out.push('T');
-    push_digits(&mut out, t.hour(), 2);
-    out.push(':');
-    push_digits(&mut out, t.minute(), 2);
-    out.push(':');
+/// An instant printed as [`format`] prints it, held on the stack, so
+/// printing a filter needs no allocation per timestamp.
+pub(crate) struct Formatted {
+    buf: [u8; 48],
+    len: usize,
+}
 
-    // chrono keeps a leap second as a nanosecond count past one billion.
-    let (second, mut nanos) = match t.nanosecond() {
-        n if n >= 1_000_000_000 => (60, n - 1_000_000_000),
-        n => (t.second(), n),
-    };
-    push_digits(&mut out, second, 2);
-    if nanos != 0 {
-        let mut width = 9;
-        while nanos % 10 == 0 {
-            nanos /= 10;
-            width -= 1;
+impl Formatted {
+    pub(crate) fn new(t: DateTime<Utc>) -> Formatted {
+        let mut out = Formatted { buf: [0; 48], len: 0 };
+        let year = t.year();
+        if (0..=9999).contains(&year) {
+            out.digits(year as u32, 4);
+        } else {
+            out.push(if year < 0 { b'-' } else { b'+' });
+            let digits = year.unsigned_abs();
+            out.digits(digits, if digits > 9999 { digits.ilog10() as usize + 1 } else { 4 });
         }
-        out.push('.');
-        push_digits(&mut out, nanos, width);
+
+        out.push(b'-');
+        out.digits(t.month(), 2);
+        out.push(b'-');
+        out.digits(t.day(), 2);
+        out.push(b'T');
+        out.digits(t.hour(), 2);
+        out.push(b':');
+        out.digits(t.minute(), 2);
+        out.push(b':');
+
+        // chrono keeps a leap second as a nanosecond count past one billion.
+        let (second, mut nanos) = match t.nanosecond() {
+            n if n >= 1_000_000_000 => (60, n - 1_000_000_000),
+            n => (t.second(), n),
+        };
+        out.digits(second, 2);
+        if nanos != 0 {
+            let mut width = 9;
+            while nanos % 10 == 0 {
+                nanos /= 10;
+                width -= 1;
+            }
+            out.push(b'.');
+            out.digits(nanos, width);
+        }
+        out.push(b'Z');
+        out
     }
-    out.push('Z');
-    out
+
+    /// The text; every byte written is ASCII.
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// Appends `value` as exactly `width` decimal digits, zero-padded.
+    fn digits(&mut self, value: u32, width: usize) {
+        let mut v = value;
+        for slot in self.buf[self.len..self.len + width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        self.len += width;
+    }
 }
 
-/// Appends `value` as exactly `width` decimal digits, zero-padded.
-fn push_digits(out: &mut String, value: u32, width: usize) {
-    let mut buf = [b'0'; 10];
-    let mut v = value;
-    for slot in buf[..width].iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    for &b in &buf[..width] {
-        out.push(b as char);
-    }
-}
 
 /// A number read from the text, with the bytes it came from.
 #[derive(Clone, Copy, Debug)]
@@ -983,7 +1004,7 @@ fn two_digits(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// The common RFC 3339 spelling read at fixed positions, for speed:
-/// `YYYY-MM-DDTHH:MM:SS[.f…](Z|±HH:MM)` with no leap second. `None` hands
+/// `YYYY-MM-DDTHH:MM:SS[.f…](Z|±HH:MM| UTC| GMT)` with no leap second. `None` hands
 /// the text to [`rfc3339`], which accepts or explains it; both must agree
 /// on everything this accepts.
 #[inline]
@@ -1019,7 +1040,8 @@ fn rfc3339_fast(b: &[u8]) -> Option<DateTime<Utc>> {
     }
 
     let offset = match &b[at..] {
-        [b'Z' | b'z'] => 0,
+        // The vendor's shape writes ` UTC` (or ` GMT`) where RFC 3339 has `Z`.
+        [b'Z' | b'z'] | b" UTC" | b" GMT" => 0,
         [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
             let (hours, minutes) = (two_digits(b, at + 1)?, two_digits(b, at + 4)?);
             if hours > 23 || minutes > 59 {
@@ -1765,7 +1787,7 @@ mod tests {
         fn fast_paths_agree_with_the_full_parsers(
             t in instant(),
             offset_minutes in -1439i32..=1439,
-            form in 0usize..8,
+            form in 0usize..10,
             edit in 0usize..3,
             at in any::<prop::sample::Index>(),
             with in prop::sample::select(&b"0123456789 :+-.,TtZzSsGMUECPDAJunw("[..]),
@@ -1782,6 +1804,8 @@ mod tests {
                 4 => t.format("%-d %b %Y %H:%M:%S UT").to_string(),
                 5 => t.format("%-d %b %Y %H:%M GMT").to_string(),
                 6 => t.format("%Y%m%d%H%M%SZ").to_string(),
+                8 => t.format("%Y-%m-%d %H:%M:%S%.f UTC").to_string(),
+                9 => t.format("%Y-%m-%dT%H:%M:%S GMT").to_string(),
                 _ => t.format("%y%m%d%H%M%SZ").to_string(),
             };
             let mut bytes = text.clone().into_bytes();
