@@ -25,7 +25,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(&root);
 
-    cmd!(sh, "cargo build --quiet --package nxagents --package nxlog-emulator").run()?;
+    // Cargo's own progress shows while the first build runs.
+    cmd!(sh, "cargo build --package nxagents --package nxlog-emulator").run()?;
     let bin = target_dir(&root).join("debug");
 
     // Start the emulator; its first stdout line is its base URL.
@@ -43,7 +44,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         .context("cannot start nxlog-emulator")?;
     let guard = KillOnDrop(&mut emulator);
     let url = first_line(guard.0)?;
-    println!("emulator: {agents} demo agents (seed {seed}) at {url}, organisation `demo`\n");
+    println!(
+        "emulator: {agents} demo agents (seed {seed}) at {url}, organisation `demo`, \
+         token `demo-rw-token`\n"
+    );
 
     let date = (chrono::Utc::now() + chrono::Duration::days(DAYS_AHEAD)).format("%Y-%m-%d");
     let filter = format!("(certificate/not-after lt \"{date} 00:00:00 UTC\")");
