@@ -606,3 +606,97 @@ fn ids_with_a_read_only_token_exit_4_and_report_every_agent() {
     assert_eq!(report["summary"]["failed"], 2, "{report}");
     assert!(report["error"]["message"].as_str().unwrap().contains("403"), "{report}");
 }
+
+/// The renew carries the filter, not the previewed ids: an agent that comes
+/// to match between the preview and the command is renewed although nobody
+/// confirmed it. The run says so, marks it in the report and exits 3.
+#[test]
+fn agent_matching_after_the_preview_is_named_and_exits_3() {
+    let server = Server::demo(12, 7);
+    let online = server.ids_where(|a| a["online"] == true);
+    let offline = server.ids_where(|a| a["online"] == false);
+    assert!(!online.is_empty() && !offline.is_empty(), "the test fleet has both");
+    // Hold the renew long enough to take an agent offline meanwhile.
+    server.inject(Fault::delay(std::time::Duration::from_millis(1500)).method("POST").times(1));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+
+    let mut cmd = server.cmd();
+    cmd.args(["certificate", "renew", "--filter", "(online=false)", "--yes", "--report"])
+        .arg(&path);
+    let running = std::thread::spawn(move || run(&mut cmd));
+    let started = std::time::Instant::now();
+    while server.posts().is_empty() && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(server.posts().len(), 1, "the renew request arrived");
+    let newcomer = &online[0];
+    assert!(server.set_online(newcomer.parse().unwrap(), false));
+    let out = running.join().unwrap();
+
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("{} agents match:", offline.len())), "{}", out.stdout);
+    // Only its result line names it: it was not in the preview.
+    assert_eq!(out.stdout.matches(newcomer.as_str()).count(), 1, "{}", out.stdout);
+    let line = result_line(&out.stdout, newcomer);
+    assert!(line.contains("(NOT IN THE PREVIEW)"), "{line}");
+    assert!(out.stdout.contains(", 1 not in the preview"), "{}", out.stdout);
+    let warning = "warning: the renew also reached 1 agent that the preview did not list";
+    let warning = out.stderr.lines().find(|l| l.starts_with(warning));
+    let warning = warning.unwrap_or_else(|| panic!("a warning:\n{}", out.stderr));
+    assert!(warning.contains(&format!("`{newcomer}`")), "{warning}");
+
+    let report = read_json(&path);
+    assert_eq!(report["exit_code"], 3);
+    assert_eq!(report["matched"], offline.len());
+    assert_eq!(report["summary"]["not_previewed"], 1);
+    for agent in report["agents"].as_array().unwrap() {
+        let previewed = agent["id"] != newcomer.as_str();
+        assert_eq!(agent["previewed"], previewed, "{agent}");
+    }
+}
+
+/// `--report` to a place that cannot be written is a usage error found
+/// before any request, not after the renew ran.
+#[test]
+fn unwritable_report_path_is_refused_before_anything_is_sent() {
+    let server = Server::demo(5, 7);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("r.json");
+    for path in [missing.as_path(), dir.path()] {
+        let out = renew(&server, &["--all", "--yes", "--report", path.to_str().unwrap()]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.starts_with("error: cannot write the report to `"), "{}", out.stderr);
+        assert!(out.stderr.contains("nothing was sent"), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+    assert!(server.requests().is_empty(), "nothing was listed or sent");
+
+    // An existing report is replaced whole, not appended to or left longer.
+    let path = dir.path().join("r.json");
+    std::fs::write(&path, "x".repeat(100_000)).unwrap();
+    let out = renew(&server, &["--filter", "(hostname=nope)", "--report", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(read_json(&path)["outcome"], "nothing-matched");
+}
+
+/// A negative `--expiring-within` gets our own message, not clap's
+/// "unexpected argument `-5`".
+#[test]
+fn negative_expiring_within_is_a_clear_usage_error() {
+    let server = Server::demo(5, 7);
+    for args in [
+        &["--expiring-within", "-5d"][..],
+        &["--expiring-within=-5d"],
+        &["--expiring-within", "0d"],
+    ] {
+        let out = renew(&server, &[&["--all", "--yes"], args].concat());
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("duration must be positive"), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("unexpected argument"), "{}", out.stderr);
+    }
+    let out = renew(&server, &["--all", "--yes", "--expiring-within", "--dry-run"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("a value is required for `--expiring-within`"), "{}", out.stderr);
+    assert!(server.requests().is_empty());
+}

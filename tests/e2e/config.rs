@@ -206,3 +206,103 @@ fn ca_bundle_must_be_readable_and_pem() {
     assert!(out.stderr.contains("invalid ca bundle"), "{}", out.stderr);
     assert!(server.requests().is_empty());
 }
+
+/// Writes `text` as a configuration file in a fresh directory.
+fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// Errors in the configuration file say where (line and column) and why,
+/// on one line.
+#[test]
+fn configuration_errors_name_line_column_and_reason() {
+    let cases = [
+        ("[profiles.p]\nurl = \n", "line 2 column 7: "),
+        ("[profiles.p]\norg = \"o\"\n[profiles.p]\n", "line 3 column 1: "),
+        ("[profiles.p]\ncolour = 1\n", "line 2 column 1: unknown field `colour`"),
+        ("[profiles.p]\ntoken = \"s\"\n", "name it with `token_file`"),
+    ];
+    for (text, want) in cases {
+        let (_dir, path) = config_file(text);
+        let out =
+            run(bare_cmd().arg("--config").arg(&path).args(["--profile", "p", "agents", "list"]));
+        assert_eq!(out.code, 2, "{text:?}");
+        assert!(out.stderr.contains(want), "{text:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{text:?}: {}", out.stderr);
+        let reason = out.stderr.trim_end().rsplit(": ").next().unwrap_or_default();
+        assert!(!reason.trim().is_empty(), "{text:?}: a reason: {}", out.stderr);
+    }
+}
+
+/// `url = ""` is refused with a reason and where it came from.
+#[test]
+fn empty_url_in_a_profile_says_why() {
+    let (_dir, path) = config_file("[profiles.p]\nurl = \"\"\norg = \"demo\"\n");
+    let out = run(bare_cmd().env("NXLOG_TOKEN", "t").arg("--config").arg(&path).args([
+        "--profile",
+        "p",
+        "agents",
+        "list",
+    ]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("server URL is empty (from `url` of the profile `p` in `"),
+        "{}",
+        out.stderr
+    );
+    let out = run(bare_cmd()
+        .env("NXLOG_TOKEN", "t")
+        .env("NXLOG_ORG", "o")
+        .args(["--url", "", "agents", "list"]));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("server URL is empty (from `--url`)"), "{}", out.stderr);
+}
+
+/// A relative `token_file` is read next to the configuration file, not in
+/// the current directory; `~/` is the home directory.
+#[test]
+fn relative_and_home_token_files_are_found() {
+    let server = Server::demo(2, 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tokens")).unwrap();
+    std::fs::write(dir.path().join("tokens").join("rel.token"), format!("{RW_TOKEN}\n")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    for token_file in ["tokens/rel.token", "~/tokens/rel.token"] {
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[profiles.p]\nurl = \"{}\"\norg = \"demo\"\ntoken_file = \"{token_file}\"\n",
+                server.url()
+            ),
+        )
+        .unwrap();
+        let out = run(bare_cmd()
+            .env("HOME", dir.path())
+            .current_dir(elsewhere.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["--profile", "p", "agents", "list", "-o", "jsonl"]));
+        assert_eq!((out.code, out.stdout.lines().count()), (0, 2), "{token_file}: {}", out.stderr);
+    }
+
+    // A missing one names the absolute path that was tried.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.p]\nurl = \"http://127.0.0.1:9\"\norg = \"o\"\ntoken_file = \"nope.token\"\n",
+    )
+    .unwrap();
+    let out = run(bare_cmd().current_dir(elsewhere.path()).arg("--config").arg(&config).args([
+        "--profile",
+        "p",
+        "agents",
+        "list",
+    ]));
+    assert_eq!(out.code, 2);
+    let tried = dir.path().join("nope.token");
+    assert!(out.stderr.contains(&format!("`{}`", tried.display())), "{}", out.stderr);
+}

@@ -8,6 +8,7 @@ mod bulk;
 mod cli;
 mod config;
 mod filter_check;
+mod hostile_text;
 mod list;
 mod support;
 mod vendor;

@@ -9,7 +9,7 @@ use crate::check;
 use crate::cli::{ListArgs, ListFormat};
 use crate::config::Connection;
 use crate::error::{Exit, Result};
-use crate::output::{Colour, Out};
+use crate::output::{Colour, Out, safe};
 
 /// Certificates expiring within this many days are highlighted.
 const SOON_DAYS: i64 = 30;
@@ -84,7 +84,7 @@ pub fn table(rows: &[Row], now: DateTime<Utc>, out: &Out) -> String {
             (_, Some("warning")) => out.paint("warning", Colour::Yellow),
             (Some(true), _) => "online".to_owned(),
             (Some(false), _) => out.paint("offline", Colour::Yellow),
-            (None, Some(status)) => status.to_owned(),
+            (None, Some(status)) => safe(status).into_owned(),
             (None, None) => "-".to_owned(),
         };
         let expires = row.not_after.map_or("-".to_owned(), crate::report::timestamp);
@@ -95,8 +95,10 @@ pub fn table(rows: &[Row], now: DateTime<Utc>, out: &Out) -> String {
             None => "-".to_owned(),
         };
         table.add_row(vec![
-            Cell::new(row.hostname.as_deref().unwrap_or("-")),
-            Cell::new(&row.id),
+            // Host names, ids and status words come from the agents
+            // themselves: a control character must not forge a row.
+            Cell::new(safe(row.hostname.as_deref().unwrap_or("-"))),
+            Cell::new(safe(&row.id)),
             Cell::new(state),
             Cell::new(expires),
             Cell::new(days).set_alignment(CellAlignment::Right),

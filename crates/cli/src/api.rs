@@ -146,7 +146,7 @@ impl Api {
     ) -> Result<()> {
         let mut stream = std::pin::pin!(self.client.list(selector));
         while let Some(agent) = stream.try_next().await.map_err(failure)? {
-            trace!(id = %agent.id, "listed");
+            trace!(id = %crate::output::safe(&agent.id), "listed");
             rows.push(row(&agent));
             bar.inc(1);
         }
@@ -197,7 +197,9 @@ fn curl_line(url: &nxlog_client::Url) -> String {
 }
 
 fn item(result: &AgentResult) -> Item {
-    trace!(id = %result.id, status = result.status.as_str(), "result");
+    let (id, status) =
+        (crate::output::safe(&result.id), crate::output::safe(result.status.as_str()));
+    trace!(%id, %status, "result");
     Item {
         id: result.id.clone(),
         status: result.status.as_str().to_owned(),

@@ -25,7 +25,7 @@ use crate::check;
 use crate::cli::{BulkArgs, Global, RenewArgs, ReportFormat};
 use crate::config::{self, ProcessEnv};
 use crate::error::{Exit, Failure, Result};
-use crate::output::{Colour, Out};
+use crate::output::{Colour, Out, safe};
 use crate::report::{Report, ReportError};
 
 /// Agents shown in the preview before "and N more".
@@ -98,8 +98,12 @@ impl<'a> Job<'a> {
 }
 
 /// Runs a bulk command and writes its report, whatever happens.
+///
+/// The `--report` file is created first: a report that cannot be written is
+/// a usage error before anything is listed or sent.
 pub fn run(global: &Global, job: Job<'_>, out: &mut Out) -> Result<Exit> {
     let started = Utc::now();
+    let mut report_file = open_report(job.args)?;
     let report = Arc::new(Mutex::new(Report::new(job.kind.name(), job.args.dry_run, started)));
 
     let mut result = execute(global, &job, out, &report);
@@ -137,25 +141,47 @@ pub fn run(global: &Global, job: Job<'_>, out: &mut Out) -> Result<Exit> {
                 Some(ReportError { kind: failure.kind.clone(), message: failure.message.clone() });
         }
     }
-    let written = write_report(job.args, &report);
+    let written = write_report(report_file.as_mut(), &report);
     if job.json() {
         out.line(&serde_json::to_string_pretty(&report).unwrap_or_default());
     }
 
     if let (Err(_), Err(not_written)) = (&result, &written) {
-        out.warn(&format!("error: {}", not_written.message));
+        out.warn(&format!("error: {}", safe(&not_written.message)));
     }
     let exit = result.map(|(exit, _)| exit)?;
     written?;
     Ok(exit)
 }
 
-/// Writes `--report FILE` when asked.
-fn write_report(args: &BulkArgs, report: &Report) -> Result<()> {
-    let Some(path) = &args.report else { return Ok(()) };
+/// The `--report` file, created (or emptied) and open for writing, so that
+/// a path that cannot be written stops the run before any request.
+fn open_report(args: &BulkArgs) -> Result<Option<ReportFile>> {
+    let Some(path) = &args.report else { return Ok(None) };
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path);
+    let file = file.map_err(|e| {
+        Failure::usage(format!(
+            "cannot write the report to `{}`: {e}; nothing was sent",
+            path.display()
+        ))
+    })?;
+    Ok(Some(ReportFile { path: path.clone(), file }))
+}
+
+/// The open `--report` file.
+#[derive(Debug)]
+struct ReportFile {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+/// Writes the report into the `--report` file, when one was asked for.
+fn write_report(target: Option<&mut ReportFile>, report: &Report) -> Result<()> {
+    let Some(ReportFile { path, file }) = target else { return Ok(()) };
     let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
     text.push('\n');
-    std::fs::write(path, text).map_err(|e| {
+    let written = file.set_len(0).and_then(|()| file.write_all(text.as_bytes()));
+    written.and_then(|()| file.flush()).map_err(|e| {
         Failure::unexpected(format!("cannot write the report to `{}`: {e}", path.display()))
     })?;
     debug!("report written to `{}`", path.display());
@@ -178,7 +204,8 @@ fn execute(
     let now = check::resolve_now(job.args.now.as_deref())?;
     let selection = selection(job, now, out)?;
     let filter = selection.effective();
-    debug!("effective filter: {}", filter.as_ref().map_or("none".to_owned(), Filter::to_string));
+    let shown = filter.as_ref().map_or("none".to_owned(), Filter::to_string);
+    debug!("effective filter: {}", safe(&shown));
     lock(report).filter = filter.as_ref().map(Filter::to_string);
 
     let connection = config::resolve(global, &ProcessEnv)?;
@@ -282,12 +309,24 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         ))
     };
     let text = text.trim();
+    let not_positive = |text: &str| {
+        Failure::usage(format!(
+            "invalid duration `{text}`: duration must be positive \
+             (`--expired` selects certificates that have already expired)"
+        ))
+    };
+    if text.starts_with('-') {
+        return Err(not_positive(text));
+    }
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     if digits.is_empty() {
         return Err(refuse("missing number"));
     }
     let n: i64 = digits.parse().map_err(|_| refuse("number too large"))?;
+    if n == 0 {
+        return Err(not_positive(text));
+    }
     let seconds_per_unit = match unit {
         "s" => 1,
         "m" => 60,
@@ -318,7 +357,7 @@ async fn send(
     if !json {
         let shown =
             filter.map_or("none, every agent is selected (--all)".to_owned(), Filter::to_string);
-        out.line(&format!("filter: {shown}"));
+        out.line(&format!("filter: {}", safe(&shown)));
     }
 
     // Without `--id`: the same listing call the command itself will select.
@@ -383,15 +422,45 @@ async fn send(
         report.tally();
         report.clone()
     };
+    let unconfirmed: Vec<&str> =
+        snapshot.agents.iter().filter(|a| !a.previewed).map(|a| a.id.as_str()).collect();
     if !json {
         show_results(&snapshot, out);
+        if !unconfirmed.is_empty() {
+            out.warn(&unconfirmed_warning(job.kind, &unconfirmed));
+        }
     }
     if let Some(error) = refused {
         // The token or its role was refused: exit 4, after the per-agent lines.
         return Err(crate::api::failure(error));
     }
-    let exit = if failed { Exit::SomeFailed } else { Exit::Success };
+    // The command reached agents nobody confirmed: the run did not do what
+    // was shown, which a script must notice as surely as a failure.
+    let exit = if failed || !unconfirmed.is_empty() { Exit::SomeFailed } else { Exit::Success };
     Ok((exit, "completed"))
+}
+
+/// Ids named in the warning about agents the preview did not list.
+const UNCONFIRMED_NAMED: usize = 10;
+
+/// The warning for agents that the command reached but the preview did not
+/// list (they came to match the filter between the listing and the
+/// command): their count and their ids.
+fn unconfirmed_warning(kind: JobKind, ids: &[&str]) -> String {
+    let named: Vec<String> =
+        ids.iter().take(UNCONFIRMED_NAMED).map(|id| format!("`{}`", safe(id))).collect();
+    let more = match ids.len().saturating_sub(UNCONFIRMED_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more (see the report)"),
+    };
+    let (them, were) = if ids.len() == 1 { ("it", "was") } else { ("they", "were") };
+    format!(
+        "warning: the {} also reached {} that the preview did not list, so {them} {were} \
+         never confirmed ({them} matched the filter by the time the command was sent): {}{more}",
+        kind.verb(),
+        agents(ids.len()),
+        named.join(", ")
+    )
 }
 
 /// What a dry run prints: the one request, or the first per-agent request
@@ -400,7 +469,7 @@ fn dry_run(job: &Job<'_>, rows: &[Row], targets: Option<&[AgentId]>, request: &s
     let verb = job.kind.verb();
     let Some(targets) = targets else {
         out.line(&format!("dry run: would {verb} {} with this request:", agents(rows.len())));
-        out.line(&format!("  {request}"));
+        out.line(&format!("  {}", safe(request)));
         return;
     };
     let heading = if targets.len() == 1 {
@@ -413,7 +482,7 @@ fn dry_run(job: &Job<'_>, rows: &[Row], targets: Option<&[AgentId]>, request: &s
         )
     };
     out.line(&heading);
-    out.line(&format!("  {request}"));
+    out.line(&format!("  {}", safe(request)));
     if targets.len() > 1 {
         out.line(&format!("  ... and {} more", targets.len() - 1));
     }
@@ -514,7 +583,8 @@ fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool 
     }
 
     // Agents the answer names that the listing did not (they matched in
-    // between) still belong in the report.
+    // between) still belong in the report, marked as never previewed; the
+    // caller warns about them and exits 3.
     let listed: HashSet<String> = rows.iter().map(|r| r.id.to_ascii_lowercase()).collect();
     for item in items {
         if listed.contains(&item.id.to_ascii_lowercase()) {
@@ -534,6 +604,7 @@ fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool 
             not_after: None,
             result,
             message,
+            previewed: false,
         });
     }
     any_failed
@@ -611,7 +682,8 @@ fn warn_unknown_ids(ids: &[String], also: Option<&Filter>, rows: &[Row], out: &m
         match also {
             None => out.warn(&format!("warning: no agent has the id `{id}`")),
             Some(also) => out.warn(&format!(
-                "warning: no agent with the id `{id}` matches `{also}`; it is not selected"
+                "warning: no agent with the id `{id}` matches `{}`; it is not selected",
+                safe(&also.to_string())
             )),
         }
     }
@@ -626,17 +698,21 @@ fn show_results(report: &Report, out: &mut Out) {
             _ => (agent.result, Colour::Red),
         };
         let padded = format!("{label:<8}");
+        // Host names, ids and messages come from the server and the agents.
         let mut line = format!(
             "{} {:<24} {}",
             out.paint(&padded, colour),
-            agent.hostname.as_deref().unwrap_or("-"),
-            agent.id
+            safe(agent.hostname.as_deref().unwrap_or("-")),
+            safe(&agent.id)
         );
+        if !agent.previewed {
+            line.push_str(&format!("  {}", out.paint("(NOT IN THE PREVIEW)", Colour::Red)));
+        }
         if agent.result == "offline" {
             line.push_str("  (offline: needs files-sync once back online)");
         }
         if let Some(message) = &agent.message {
-            line.push_str(&format!("  {message}"));
+            line.push_str(&format!("  {}", safe(message)));
         }
         out.line(&line);
     }
@@ -652,6 +728,9 @@ fn show_results(report: &Report, out: &mut Out) {
     parts.push(format!("{} failed", s.failed));
     if s.unknown > 0 {
         parts.push(format!("{} unknown", s.unknown));
+    }
+    if s.not_previewed > 0 {
+        parts.push(format!("{} not in the preview", s.not_previewed));
     }
     out.line(&parts.join(", "));
 
@@ -700,11 +779,14 @@ mod tests {
         check("12h", Ok(12 * 3_600));
         check("90m", Ok(90 * 60));
         check("45s", Ok(45));
-        check("0d", Ok(0));
+        check("1s", Ok(1));
+        check("0d", Err("invalid duration `0d`: duration must be positive"));
+        check("-5d", Err("invalid duration `-5d`: duration must be positive"));
+        check("-0d", Err("duration must be positive"));
+        check("-d", Err("duration must be positive"));
         check("d", Err("missing number"));
         check("30", Err("missing unit"));
         check("30y", Err("unknown unit `y`"));
-        check("-3d", Err("missing number"));
         check("99999999999999999999d", Err("number too large"));
         check("999999w", Err("too long"));
     }
@@ -795,6 +877,25 @@ mod tests {
             .map(|c| c.render_long_help().to_string())
             .unwrap_or_default();
         assert!(help.contains(&format!("batches of at most {ID_BATCH}")), "{help}");
+    }
+
+    fn check_unconfirmed(n: usize, expect_end: &str) {
+        let ids: Vec<String> = uuids(n);
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let text = unconfirmed_warning(JobKind::Renew, &ids);
+        assert!(text.starts_with("warning: the renew also reached "), "{text}");
+        assert!(text.ends_with(expect_end), "{n}: {text}");
+        assert_eq!(text.matches("`0000").count(), n.min(UNCONFIRMED_NAMED), "{text}");
+    }
+
+    #[test]
+    fn agents_the_preview_did_not_list_are_counted_and_named() {
+        check_unconfirmed(1, ": `00000000-0000-4000-8000-000000000000`");
+        check_unconfirmed(2, "`, `00000000-0000-4000-8000-000000000001`");
+        check_unconfirmed(UNCONFIRMED_NAMED, "-000000000009`");
+        check_unconfirmed(12, "-000000000009` and 2 more (see the report)");
+        assert!(unconfirmed_warning(JobKind::FilesSync, &["a\u{1b}b"]).ends_with("`a\\x1bb`"));
+        assert!(unconfirmed_warning(JobKind::Renew, &["a", "b"]).contains("reached 2 agents that"),);
     }
 
     #[test]

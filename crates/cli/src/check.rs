@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::cli::{CheckFormat, FilterCheckArgs};
 use crate::error::{Exit, Failure, Result};
-use crate::output::Out;
+use crate::output::{Out, safe};
 
 /// Runs `filter check`.
 pub fn run(args: &FilterCheckArgs, out: &mut Out) -> Result<Exit> {
@@ -26,7 +26,7 @@ pub fn run(args: &FilterCheckArgs, out: &mut Out) -> Result<Exit> {
         out.line(&report.to_string());
     } else {
         show_warnings(&checked, &input, out);
-        out.line(&checked.filter.to_string());
+        out.line(&safe(&checked.filter.to_string()));
     }
     Ok(Exit::Success)
 }
@@ -99,7 +99,7 @@ pub fn warnings_json(checked: &Checked) -> Vec<serde_json::Value> {
 /// Prints warnings on stderr with a caret under the part they are about.
 pub fn show_warnings(checked: &Checked, input: &str, out: &mut Out) {
     for warning in &checked.warnings {
-        out.warn(&format!("warning: {}", warning.message));
+        out.warn(&format!("warning: {}", safe(&warning.message)));
         if let Some(caret) = caret(input, warning.span.start, warning.span.end) {
             out.warn(&caret);
         }
@@ -117,9 +117,11 @@ pub fn caret(input: &str, start: usize, end: usize) -> Option<String> {
     if end > line_end {
         return None;
     }
-    let line = &input[line_start..line_end];
-    let pad = input[line_start..start].chars().count();
-    let width = input[start..end].chars().count().max(1);
+    // The excerpt is shown escaped, so the caret is placed under the
+    // escaped text.
+    let line = safe(&input[line_start..line_end]);
+    let pad = safe(&input[line_start..start]).chars().count();
+    let width = safe(&input[start..end]).chars().count().max(1);
     Some(format!("  {line}\n  {}{}", " ".repeat(pad), "^".repeat(width)))
 }
 
@@ -138,5 +140,6 @@ mod tests {
         check("a\nbc", 2, 3, Some("  bc\n  ^"));
         check("a\nbc", 0, 3, None);
         check("abc", 4, 5, None);
+        check("(a\u{1b}[2J=x)", 6, 7, Some("  (a\\x1b[2J=x)\n           ^"));
     }
 }

@@ -10,7 +10,7 @@ Exit codes:
   0    success, including when no agent matched
   1    unexpected error (network, server, local file), or confirmation declined
   2    usage error or invalid filter
-  3    some agents failed
+  3    some agents failed, or the command reached agents the preview did not list
   4    authentication or authorisation refused by the server
   5    nothing matched and --fail-on-empty was given
   130  interrupted (Ctrl-C); the report is written first";
@@ -247,7 +247,8 @@ pub struct RenewArgs {
     pub expired: bool,
 
     /// Only agents whose certificate expires within DURATION (`30d`, `2w`, `12h`)
-    #[arg(long, value_name = "DURATION")]
+    // Hyphen values are taken so that `-5d` gets our own message, not clap's.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub expiring_within: Option<String>,
 }
 

@@ -15,6 +15,11 @@
 //! A token is never read from the command line or from the file itself,
 //! only from `NXLOG_TOKEN`, `--token-file`, `--token-stdin` or a profile's
 //! `token_file`.
+//!
+//! A profile's `token_file` and `ca_bundle` may be relative: they are read
+//! relative to the directory of the configuration file, not the current
+//! directory; a leading `~/` stands for the home directory. Errors in the
+//! file name its line and column.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -66,6 +71,9 @@ pub struct Profile {
     pub token_file: Option<PathBuf>,
     /// PEM file of extra CA certificates to trust.
     pub ca_bundle: Option<PathBuf>,
+    /// Where the profile comes from, for messages: ``profile `p` in `FILE` ``.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 /// The API token; its `Debug` never shows it.
@@ -122,16 +130,22 @@ visible in the process list and shell history; use the `NXLOG_TOKEN` environment
 pub fn resolve(global: &Global, env: &dyn Env) -> Result<Connection> {
     let profile = load_profile(global, env)?;
 
-    let url = pick("url", global.url.clone(), env, "NXLOG_URL", profile.url.clone())?;
-    let org = pick("org", global.org.clone(), env, "NXLOG_ORG", profile.org.clone())?;
-    let url = url.ok_or_else(|| {
+    let url = pick("url", global.url.clone(), env, "NXLOG_URL", &profile, profile.url.clone());
+    let org = pick("org", global.org.clone(), env, "NXLOG_ORG", &profile, profile.org.clone());
+    let (url, url_source) = url.ok_or_else(|| {
         Failure::usage("no server URL: pass `--url`, set `NXLOG_URL` or use a profile")
     })?;
-    let org = org.ok_or_else(|| {
+    let (org, org_source) = org.ok_or_else(|| {
         Failure::usage("no organisation: pass `--org`, set `NXLOG_ORG` or use a profile")
     })?;
+    if url.trim().is_empty() {
+        return Err(Failure::usage(format!(
+            "server URL is empty (from {url_source}); expected a URL such as \
+             `https://agents.example.com`"
+        )));
+    }
     if org.trim().is_empty() {
-        return Err(Failure::usage("organisation is empty"));
+        return Err(Failure::usage(format!("organisation is empty (from {org_source})")));
     }
 
     let ca_bundle = global
@@ -143,26 +157,28 @@ pub fn resolve(global: &Global, env: &dyn Env) -> Result<Connection> {
     Ok(Connection { url, org, token, ca_bundle })
 }
 
-/// Picks the first of flag, environment variable and profile value.
+/// Picks the first of flag, environment variable and profile value, with
+/// where it came from (for messages).
 fn pick(
     what: &str,
     flag: Option<String>,
     env: &dyn Env,
     var: &str,
-    profile: Option<String>,
-) -> Result<Option<String>> {
+    profile: &Profile,
+    value: Option<String>,
+) -> Option<(String, String)> {
     if let Some(value) = flag {
         debug!("{what} taken from `--{what}`");
-        return Ok(Some(value));
+        return Some((value, format!("`--{what}`")));
     }
     if let Some(value) = env.var(var) {
         debug!("{what} taken from `{var}`");
-        return Ok(Some(value));
+        return Some((value, format!("`{var}`")));
     }
-    if profile.is_some() {
-        debug!("{what} taken from the profile");
-    }
-    Ok(profile)
+    let value = value?;
+    debug!("{what} taken from the profile");
+    let origin = profile.origin.clone().unwrap_or_else(|| "the profile".to_owned());
+    Some((value, format!("`{what}` of the {origin}")))
 }
 
 /// The token, from the first source that is set.
@@ -239,7 +255,7 @@ fn load_profile(global: &Global, env: &dyn Env) -> Result<Profile> {
     let Some(name) = requested.or_else(|| file.default_profile.clone()) else {
         return Ok(Profile::default());
     };
-    let profile = file.profiles.remove(&name).ok_or_else(|| {
+    let mut profile = file.profiles.remove(&name).ok_or_else(|| {
         let known: Vec<String> = file.profiles.keys().map(|k| format!("`{k}`")).collect();
         let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
         Failure::usage(format!(
@@ -248,20 +264,95 @@ fn load_profile(global: &Global, env: &dyn Env) -> Result<Profile> {
         ))
     })?;
     debug!("using profile `{name}`");
+    let origin = format!("profile `{name}` in `{}`", path.display());
+    let dir = config_dir_of(&path);
+    let home = dirs::home_dir();
+    let locate = |key: &str, value: Option<PathBuf>| {
+        value.map(|p| profile_path(&p, &dir, home.as_deref(), key, &origin)).transpose()
+    };
+    profile.token_file = locate("token_file", profile.token_file.take())?;
+    profile.ca_bundle = locate("ca_bundle", profile.ca_bundle.take())?;
+    profile.origin = Some(origin);
     Ok(profile)
 }
 
-/// Parses the configuration file, with a pointed message for a `token` key.
+/// The directory a configuration file's relative paths are read from: the
+/// file's own, made absolute so messages name the path actually tried.
+fn config_dir_of(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A path from a profile: `~` and a leading `~/` stand for `home`; other
+/// relative paths are relative to `dir`, the configuration file's
+/// directory; absolute paths are kept.
+pub fn profile_path(
+    value: &Path,
+    dir: &Path,
+    home: Option<&Path>,
+    key: &str,
+    origin: &str,
+) -> Result<PathBuf> {
+    let text = value.to_string_lossy();
+    let rest = match text.as_ref() {
+        "~" => Some(""),
+        t => t.strip_prefix("~/"),
+    };
+    if let Some(rest) = rest {
+        let home = home.ok_or_else(|| {
+            Failure::usage(format!(
+                "cannot expand `~` in `{key}` of the {origin}: no home directory is known; \
+                 write the full path"
+            ))
+        })?;
+        return Ok(home.join(rest));
+    }
+    if text.starts_with('~') {
+        return Err(Failure::usage(format!(
+            "`{key}` of the {origin} starts with `{}`: only `~/` (your own home) is \
+             expanded; write the full path",
+            text.split('/').next().unwrap_or_default()
+        )));
+    }
+    Ok(dir.join(value))
+}
+
+/// Parses the configuration file. An error names the line and column it
+/// is at, gives the reason on one line, and has a pointed hint for a
+/// `token` key.
 pub fn parse_config(text: &str, path: &Path) -> Result<ConfigFile> {
     toml::from_str(text).map_err(|e| {
-        let message = e.message().to_owned();
+        let lines: Vec<&str> =
+            e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let message = match lines.join("; ") {
+            m if m.is_empty() => "expected a value, found the end of the line".to_owned(),
+            m => m,
+        };
         let hint = if message.contains("unknown field `token`") {
             "; store the token in a file and name it with `token_file`"
         } else {
             ""
         };
-        Failure::usage(format!("invalid configuration file `{}`: {message}{hint}", path.display()))
+        let position = e.span().map_or_else(String::new, |span| {
+            let (line, column) = line_column(text, span.start);
+            format!(" line {line} column {column}")
+        });
+        Failure::usage(format!(
+            "invalid configuration file `{}`{position}: {message}{hint}",
+            path.display()
+        ))
     })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
 }
 
 fn default_config_path() -> Option<PathBuf> {
@@ -388,6 +479,38 @@ mod tests {
             Ok(&["a", "b"]),
         );
         check_config("[profiles.a]\ntoken = \"s\"\n", Err("name it with `token_file`"));
-        check_config("colour = 1\n", Err("unknown field `colour`"));
+        check_config("colour = 1\n", Err("c.toml` line 1 column 1: unknown field `colour`"));
+        check_config("[profiles.a]\nurl = \n", Err("line 2 column 7: invalid string"));
+        check_config(
+            "[profiles.a]\norg = \"o\"\n[profiles.a]\n",
+            Err("line 3 column 1: invalid table header; duplicate key `a` in table `profiles`"),
+        );
+        check_config("[profiles.a]\nurl = \"\u{e9}\" x\n", Err("line 2 column 11: "));
+    }
+
+    fn check_path(value: &str, home: Option<&str>, expect: Result<&str, &str>) {
+        let got = profile_path(
+            Path::new(value),
+            Path::new("/etc/nx"),
+            home.map(Path::new),
+            "token_file",
+            "p",
+        );
+        match (got, expect) {
+            (Ok(path), Ok(want)) => assert_eq!(path, Path::new(want), "{value:?}"),
+            (Err(e), Err(want)) => assert!(e.message.contains(want), "{value:?}: {}", e.message),
+            (got, want) => panic!("{value:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn profile_paths_are_relative_to_the_configuration_file() {
+        check_path("prod.token", Some("/home/me"), Ok("/etc/nx/prod.token"));
+        check_path("sub/prod.token", Some("/home/me"), Ok("/etc/nx/sub/prod.token"));
+        check_path("/abs/prod.token", Some("/home/me"), Ok("/abs/prod.token"));
+        check_path("~/nx/prod.token", Some("/home/me"), Ok("/home/me/nx/prod.token"));
+        check_path("~", Some("/home/me"), Ok("/home/me"));
+        check_path("~/x", None, Err("cannot expand `~` in `token_file` of the p"));
+        check_path("~bob/x", Some("/home/me"), Err("starts with `~bob`: only `~/`"));
     }
 }

@@ -57,22 +57,43 @@ fn parse_args(args: Vec<OsString>) -> std::result::Result<Cli, u8> {
         return Err(failure.exit.code());
     }
     let matches = cli::command().try_get_matches_from(args).map_err(|e| {
-        let _ = e.print();
+        print_clap_error(&e);
         // clap's own codes are 0 for help and version and 2 for the rest.
         if e.use_stderr() { Exit::Usage.code() } else { Exit::Success.code() }
     })?;
     Cli::from_arg_matches(&matches).map_err(|e| {
-        let _ = e.print();
+        print_clap_error(&e);
         Exit::Usage.code()
     })
+}
+
+/// Prints clap's help or error. Help and version are ours and printed as
+/// they are; an error quotes the command line, so it is printed as plain
+/// text through [`output::safe`].
+fn print_clap_error(error: &clap::Error) {
+    if !error.use_stderr() {
+        let _ = error.print();
+        return;
+    }
+    let text = error.render().to_string();
+    let mut out = Out::detect(cli::ColorChoice::Never);
+    out.warn(&output::safe_lines(text.trim_end()));
 }
 
 /// Options whose value may start with `-` (a filter such as `-x`, a token
 /// file named `-x`) must still never swallow the next flag: `--filter --url
 /// x` is a missing filter, not the filter `--url`.
 fn refuse_flag_as_value(args: &[OsString]) -> Result<()> {
-    const HYPHEN_VALUES: &[&str] =
-        &["--filter", "--id", "--token-file", "--report", "--url", "--org", "--now"];
+    const HYPHEN_VALUES: &[&str] = &[
+        "--filter",
+        "--id",
+        "--token-file",
+        "--report",
+        "--url",
+        "--org",
+        "--now",
+        "--expiring-within",
+    ];
     let words = || args.iter().skip(1).map(|a| a.to_string_lossy()).take_while(|w| w != "--");
 
     // Wherever it stands, `--token` is refused with the alternatives.
@@ -149,19 +170,25 @@ fn wants_json(cli: &Cli) -> bool {
 }
 
 /// Prints a failure once: JSON on stderr, or `error: message` and its detail.
+///
+/// Messages quote servers, files and the command line, so in text mode they
+/// go through [`output::safe`]; JSON escapes control characters itself.
 fn print_failure(failure: &Failure, json: bool, out: &mut Out) {
     if json {
         out.warn(&failure.to_json().to_string());
         return;
     }
+    let message = output::safe(&failure.message);
     match &failure.detail {
         // A rendered diagnostic already carries the message.
-        Some(detail) if failure.kind == "invalid-filter" => out.warn(detail.trim_end()),
-        Some(detail) => {
-            out.warn(&format!("error: {}", failure.message));
-            out.warn(detail.trim_end());
+        Some(detail) if failure.kind == "invalid-filter" => {
+            out.warn(&output::safe_lines(detail.trim_end()))
         }
-        None => out.warn(&format!("error: {}", failure.message)),
+        Some(detail) => {
+            out.warn(&format!("error: {message}"));
+            out.warn(&output::safe_lines(detail.trim_end()));
+        }
+        None => out.warn(&format!("error: {message}")),
     }
 }
 
@@ -230,6 +257,11 @@ mod tests {
             Some("a value is required for `--token-file`, found the flag `--all`"),
         );
         check(&["nxagents", "files-sync", "--filter", "-x"], None);
+        check(&["nxagents", "certificate", "renew", "--all", "--expiring-within", "-5d"], None);
+        check(
+            &["nxagents", "certificate", "renew", "--all", "--expiring-within", "--yes"],
+            Some("a value is required for `--expiring-within`, found the flag `--yes`"),
+        );
         check(&["nxagents", "files-sync", "--filter", "--not-a-flag"], None);
         check(&["nxagents", "agents", "list", "--token-file", "-x"], None);
         check(&["nxagents", "filter", "check", "--", "--filter", "--url"], None);

@@ -41,7 +41,7 @@ pub struct Report {
     /// server may have acted on it even when the run then failed or was
     /// interrupted).
     pub request_sent: bool,
-    /// How many agents matched the filter.
+    /// How many agents the preview listed.
     pub matched: usize,
     /// One entry per matched agent.
     pub agents: Vec<AgentEntry>,
@@ -78,6 +78,11 @@ pub struct AgentEntry {
     /// The server's message for a failure, or the server's status string
     /// when it was not one this tool knows.
     pub message: Option<String>,
+    /// Whether the preview listed this agent. `false` for an agent that
+    /// the server's answer names but the preview did not: it came to match
+    /// the filter between the listing and the command, so nobody confirmed
+    /// it (the run then exits 3).
+    pub previewed: bool,
 }
 
 /// Counts per result.
@@ -93,6 +98,8 @@ pub struct Summary {
     pub failed: usize,
     /// Agents the answer did not mention.
     pub unknown: usize,
+    /// Agents the command reached that the preview did not list.
+    pub not_previewed: usize,
 }
 
 impl Report {
@@ -131,6 +138,7 @@ impl Report {
                 not_after: row.not_after.map(timestamp),
                 result: "pending",
                 message: None,
+                previewed: true,
             })
             .collect();
     }
@@ -147,6 +155,7 @@ impl Report {
                 "unknown" => summary.unknown += 1,
                 _ => {}
             }
+            summary.not_previewed += usize::from(!agent.previewed);
         }
         self.summary = summary;
         let offline: Vec<&str> =

@@ -162,6 +162,19 @@ pub(crate) fn pack_hostnames(agents: &mut [Agent]) {
 }
 
 /// Formats a timestamp the way the API prints it: RFC 3339, UTC, `Z`.
+/// The earliest time an RFC 3339 timestamp can write: `0000-01-01T00:00:00Z`.
+pub(crate) const EARLIEST_SECONDS: i64 = -62_167_219_200;
+/// The latest time an RFC 3339 timestamp can write: `9999-12-31T23:59:59Z`.
+pub(crate) const LATEST_SECONDS: i64 = 253_402_300_799;
+/// [`LATEST_SECONDS`] as text, for messages.
+pub(crate) const LATEST_TEXT: &str = "9999-12-31T23:59:59Z";
+
+/// Whether `t` has a four-digit year, so that RFC 3339 can write it (chrono
+/// would print `+10000-…` or `-0001-…`, which no RFC 3339 reader accepts).
+pub(crate) fn is_writable_time(t: DateTime<Utc>) -> bool {
+    (EARLIEST_SECONDS..=LATEST_SECONDS).contains(&t.timestamp())
+}
+
 pub(crate) fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
@@ -256,11 +269,19 @@ fn not_after<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error>
 }
 
 fn parse_time<E: serde::de::Error>(member: &str, text: &str) -> Result<DateTime<Utc>, E> {
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+    let time = DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         E::custom(format_args!(
             "`certificate.{member}`: expected an RFC 3339 timestamp, found `{text}`"
         ))
-    })
+    })?;
+    // An offset can push a four-digit local time out of the years 0000 to
+    // 9999 in UTC, and the emulator writes UTC.
+    if !is_writable_time(time) {
+        return Err(E::custom(format_args!(
+            "`certificate.{member}`: expected a time in the years 0000 to 9999 in UTC, found `{text}`"
+        )));
+    }
+    Ok(time)
 }
 
 impl<'de> Deserialize<'de> for Agent {

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use uuid::Uuid;
@@ -106,25 +108,36 @@ struct Query {
 
 /// Serves every request under `/api/`.
 pub(crate) async fn agents_api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    match serve(
-        &shared,
-        request.method(),
-        request.uri().path(),
-        request.uri().query(),
-        request.headers(),
-    ) {
+    let (parts, body) = request.into_parts();
+    let checked =
+        check(&shared, &parts.method, parts.uri.path(), parts.uri.query(), &parts.headers);
+    let (endpoint, query) = match checked {
+        Ok(checked) => checked,
+        Err(error) => return error.into_response(),
+    };
+    // Commands take an empty body; the check runs after every other one so
+    // that an unknown caller learns nothing, and before the command runs.
+    if matches!(endpoint, Endpoint::Renew(_) | Endpoint::FilesSync(_))
+        && let Err(error) = require_empty_body(&parts.headers, body).await
+    {
+        return error.into_response();
+    }
+    match execute(&shared, endpoint, query) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-fn serve(
+/// The checks every request passes, in the documented order: a single
+/// `Authorization` header, the token, the path and method, the role, the
+/// query's escapes and parameters.
+fn check(
     shared: &Shared,
     method: &Method,
     path: &str,
     query: Option<&str>,
     headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<(Endpoint, Query), ApiError> {
     let role = authorise(shared, headers)?;
     let endpoint = route(&shared.org, method, path)?;
 
@@ -137,7 +150,7 @@ fn serve(
         ));
     }
 
-    let query = parse_query(query)?;
+    let query = parse_query(query, endpoint)?;
     let is_single = matches!(
         endpoint,
         Endpoint::Get(_) | Endpoint::Renew(Target::One(_)) | Endpoint::FilesSync(Target::One(_))
@@ -148,7 +161,41 @@ fn serve(
             "address `agents/*` with the filter, or drop the filter",
         ));
     }
+    Ok((endpoint, query))
+}
 
+/// Answers `400` unless the request has no body: a filter sent in the body
+/// would otherwise be ignored and the command would run on every agent.
+/// A body announced by `Content-Length` is refused unread; a chunked one is
+/// read up to its first byte.
+async fn require_empty_body(headers: &HeaderMap, body: Body) -> Result<(), ApiError> {
+    let help = "commands take an empty body; send the filter in the query, as `?filter=(...)`";
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if let Some(length) = length.filter(|l| l.trim() != "0") {
+        return Err(ApiError::bad_request(
+            format!("expected an empty body, found {} bytes", length.trim()),
+            help,
+        ));
+    }
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) if frame.data_ref().is_some_and(|d| !d.is_empty()) => {
+                return Err(ApiError::bad_request("expected an empty body, found a body", help));
+            }
+            Ok(_) => {}
+            Err(error) => {
+                return Err(ApiError::bad_request(
+                    format!("cannot read the request body: {error}"),
+                    help,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn execute(shared: &Shared, endpoint: Endpoint, query: Query) -> Result<Response, ApiError> {
     let now = shared.now();
     let validity = shared.validity;
     match endpoint {
@@ -222,8 +269,14 @@ fn authorise(shared: &Shared, headers: &HeaderMap) -> Result<Role, ApiError> {
             "send `Authorization: Bearer <token>` with a known token",
         )
     };
-    let value =
-        headers.get(header::AUTHORIZATION).ok_or_else(|| unauthorised("missing bearer token"))?;
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or_else(|| unauthorised("missing bearer token"))?;
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(
+            "the authorization header is given twice",
+            "send one `Authorization: Bearer <token>` header",
+        ));
+    }
     let value = value.to_str().map_err(|_| unauthorised("unknown token"))?;
     let token = match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
@@ -292,30 +345,46 @@ fn route(org: &str, method: &Method, path: &str) -> Result<Endpoint, ApiError> {
         (["files-sync"], target) => (Endpoint::FilesSync(target), "POST"),
         _ => return Err(no_endpoint()),
     };
-    if method.as_str() != allow {
+    // HEAD is served wherever GET is, as HTTP asks (hyper sends no body).
+    let allowed = method.as_str() == allow || (allow == "GET" && method == Method::HEAD);
+    if !allowed {
         let mut error = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("expected method `{allow}`, found `{method}`"),
             format!("send `{allow} {path}`"),
         );
-        error.allow = Some(allow);
+        error.allow = Some(if allow == "GET" { "GET, HEAD" } else { allow });
         return Err(error);
     }
     Ok(endpoint)
 }
 
+/// The query parameters an endpoint takes. A filter on a one-agent path is
+/// read so that it gets its own message.
+fn parameters(endpoint: Endpoint) -> &'static [&'static str] {
+    match endpoint {
+        Endpoint::List => &["filter", "offset", "limit"],
+        _ => &["filter"],
+    }
+}
+
 /// Decodes a query string as a server does: `+` is a space, `%XX` a byte.
-fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
+/// Every `%` must start an escape of two hex digits, and every parameter
+/// must be one the endpoint takes: a misspelt `filter` would otherwise
+/// select every agent.
+fn parse_query(raw: Option<&str>, endpoint: Endpoint) -> Result<Query, ApiError> {
+    let raw = raw.unwrap_or("");
+    check_escapes(raw)?;
     let mut query = Query::default();
-    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    let known = parameters(endpoint);
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode_component(key)?;
         let slot = match key.as_str() {
-            "filter" => &mut query.filter,
-            "offset" => &mut query.offset,
-            "limit" => &mut query.limit,
-            // Unknown parameters are ignored, as most servers do.
-            _ => continue,
+            "filter" if known.contains(&"filter") => &mut query.filter,
+            "offset" if known.contains(&"offset") => &mut query.offset,
+            "limit" if known.contains(&"limit") => &mut query.limit,
+            _ => return Err(unknown_parameter(&key, endpoint)),
         };
         if slot.replace(decode_component(value)?).is_some() {
             return Err(ApiError::bad_request(
@@ -325,6 +394,37 @@ fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
         }
     }
     Ok(query)
+}
+
+fn unknown_parameter(key: &str, endpoint: Endpoint) -> ApiError {
+    let takes = match parameters(endpoint) {
+        [one] => format!("this endpoint takes `{one}` only"),
+        _ => "this endpoint takes `filter`, `offset` and `limit`".to_string(),
+    };
+    let hint = if key.contains('=') {
+        "; the `=` after a parameter name must not be percent-encoded"
+    } else {
+        "; names are case-sensitive"
+    };
+    ApiError::bad_request(format!("unknown query parameter `{key}`"), format!("{takes}{hint}"))
+}
+
+/// Refuses a `%` that does not start two hex digits, naming the 1-based byte
+/// of the query where it stands.
+fn check_escapes(raw: &str) -> Result<(), ApiError> {
+    let bytes = raw.as_bytes();
+    for (at, _) in raw.match_indices('%') {
+        let is_escape =
+            bytes.get(at + 1..at + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+        if !is_escape {
+            let shown: String = raw[at..].chars().take(3).collect();
+            return Err(ApiError::bad_request(
+                format!("invalid percent escape `{shown}` at byte {} of the query", at + 1),
+                "a `%` starts an escape of two hex digits; send a literal `%` as `%25`",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Form-decodes one query component.
@@ -454,7 +554,7 @@ mod tests {
 
     #[track_caller]
     fn check_query(raw: &str, expected: Result<Option<&str>, &str>) {
-        let got = parse_query(Some(raw)).map(|q| q.filter).map_err(|e| e.message);
+        let got = parse_query(Some(raw), Endpoint::List).map(|q| q.filter).map_err(|e| e.message);
         let want = expected.map(|f| f.map(str::to_string)).map_err(str::to_string);
         assert_eq!(got, want, "{raw}");
     }
@@ -470,7 +570,14 @@ mod tests {
             Ok(Some("(certificate/not-after lt \"2024-09-22 00:00:00 UTC\")")),
         );
         check_query("filter=%28q%3D%22a%2Bb%26c%3Dd%22%29", Ok(Some("(q=\"a+b&c=d\")")));
-        check_query("limit=5&other=1", Ok(None));
+        check_query("limit=5&offset=1", Ok(None));
+        check_query("limit=5&other=1", Err("unknown query parameter `other`"));
+        check_query("Filter=(a=1)", Err("unknown query parameter `Filter`"));
+        check_query("filter%3D(a=1)", Err("unknown query parameter `filter=(a`"));
+        check_query("filter=%ZZ", Err("invalid percent escape `%ZZ` at byte 8 of the query"));
+        check_query("filter=a%2", Err("invalid percent escape `%2` at byte 9 of the query"));
+        check_query("filter=100%", Err("invalid percent escape `%` at byte 11 of the query"));
+        check_query("filter=%e9%", Err("invalid percent escape `%` at byte 11 of the query"));
         check_query("filter=a&filter=b", Err("query parameter `filter` is given twice"));
         check_query("filter=%FF", Err("query component `%FF` is not UTF-8 once decoded"));
     }

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +23,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/requests", get(list_requests).delete(clear_requests))
         .route("/_emulator/state", get(state))
         .route("/_emulator/agents/{id}", post(update_agent))
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -35,6 +37,38 @@ pub(crate) fn is_loopback(peer: SocketAddr) -> bool {
     }
 }
 
+/// Whether a `Host` header names loopback: `localhost`, `127.x.x.x` or
+/// `[::1]`, with or without a port. A web page the browser loads from
+/// another site (or a DNS name rebound to 127.0.0.1) sends its own host name.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let name = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, "")) => ip,
+            Some((ip, port)) if port.strip_prefix(':').is_some_and(digits) => ip,
+            _ => return false,
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if digits(port) => name,
+            Some(_) => return false,
+            None => host,
+        },
+    };
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    name.parse::<std::net::IpAddr>().is_ok_and(|ip| is_loopback(SocketAddr::new(ip, 0)))
+}
+
+/// Whether a `Content-Type` is JSON (`application/json`, any parameters).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// Loopback peer, loopback `Host`, and JSON on `POST`: a web page can then
+/// neither send a simple cross-origin form (its type is not JSON) nor reach
+/// the endpoints through a rebound DNS name (its `Host` is not loopback).
 async fn loopback_only(request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     if !peer.is_some_and(is_loopback) {
@@ -45,7 +79,39 @@ async fn loopback_only(request: Request, next: Next) -> Response {
         )
         .into_response();
     }
+    let host = request.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("?"));
+    if !host.is_some_and(is_loopback_host) {
+        let found = host.map_or("no `Host` header".to_string(), |h| format!("`{h}`"));
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("control endpoints need a loopback `Host` header, found {found}"),
+            "address the emulator as localhost, 127.0.0.1 or [::1]",
+        )
+        .into_response();
+    }
+    if request.method() == Method::POST {
+        let content_type =
+            request.headers().get(header::CONTENT_TYPE).map(|h| h.to_str().unwrap_or("?"));
+        if !content_type.is_some_and(is_json) {
+            let found = content_type.map_or("none".to_string(), |c| format!("`{c}`"));
+            return ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("expected content type `application/json`, found {found}"),
+                "send `Content-Type: application/json` with a JSON body",
+            )
+            .into_response();
+        }
+    }
     next.run(request).await
+}
+
+async fn wrong_method(method: Method) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method `{method}` is not served here"),
+        "see the control endpoints in the emulator's README",
+    )
+    .into_response()
 }
 
 async fn list_faults(State(shared): State<Arc<Shared>>) -> Response {
@@ -53,8 +119,19 @@ async fn list_faults(State(shared): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, &list)
 }
 
-async fn add_fault(State(shared): State<Arc<Shared>>, body: String) -> Response {
-    match Fault::from_json(&body) {
+/// The body as UTF-8 text, or a JSON `400`.
+fn text(body: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("body is not UTF-8: {e}"), "send JSON text")
+    })
+}
+
+async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = match text(&body) {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
+    match Fault::from_json(body) {
         Ok(fault) => {
             let json = fault.to_json();
             shared.faults.inject(fault);
@@ -95,14 +172,18 @@ struct AgentUpdate {
 async fn update_agent(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    body: String,
+    body: Bytes,
 ) -> Response {
+    let body = match text(&body) {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
     let Ok(id) = Uuid::try_parse(&id) else {
         let message = format!("expected an agent id, found `{id}`");
         return ApiError::new(StatusCode::NOT_FOUND, message, "agent ids are UUIDs")
             .into_response();
     };
-    let update: AgentUpdate = match serde_json::from_str(&body) {
+    let update: AgentUpdate = match serde_json::from_str(body) {
         Ok(update) => update,
         Err(e) => {
             let help = "send {\"online\": true} or {\"online\": false}";
@@ -138,5 +219,34 @@ mod tests {
         check("[::ffff:10.0.0.1]:5000", false);
         check("[fd00::2]:5000", false);
         check("0.0.0.0:5000", false);
+    }
+
+    #[track_caller]
+    fn check_host(host: &str, expected: bool) {
+        assert_eq!(is_loopback_host(host), expected, "{host}");
+    }
+
+    #[test]
+    fn only_loopback_hosts_may_control() {
+        check_host("localhost", true);
+        check_host("LocalHost:8080", true);
+        check_host("127.0.0.1", true);
+        check_host("127.0.0.1:40123", true);
+        check_host("127.1.2.3:1", true);
+        check_host("[::1]", true);
+        check_host("[::1]:40123", true);
+        check_host("[::ffff:127.0.0.1]:1", true);
+        check_host("evil.example", false);
+        check_host("evil.example:40123", false);
+        check_host("localhost.evil.example", false);
+        check_host("127.0.0.1.nip.io:80", false);
+        check_host("localhost:", false);
+        check_host("localhost:80x", false);
+        check_host("[::1]x", false);
+        check_host("[::2]:1", false);
+        check_host("::1", false);
+        check_host("10.0.0.1:80", false);
+        check_host("", false);
+        check_host("?", false);
     }
 }

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// The longest `delay` fault: 10 minutes. The command-line and JSON forms
+/// refuse longer delays; [`Fault::delay`] caps them.
+pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(600);
+
 /// What an injected fault does to a request it hits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultAction {
@@ -77,9 +81,9 @@ impl Fault {
         Fault::new(FaultAction::Status { code, body: None })
     }
 
-    /// Wait `delay`, then go on.
+    /// Wait `delay` (at most [`MAX_FAULT_DELAY`]), then go on.
     pub fn delay(delay: Duration) -> Fault {
-        Fault::new(FaultAction::Delay(delay))
+        Fault::new(FaultAction::Delay(delay.min(MAX_FAULT_DELAY)))
     }
 
     /// Close the connection without a response.
@@ -329,6 +333,10 @@ impl RawFault {
             }
             "delay" => {
                 let ms = self.ms.ok_or("a `delay` fault needs milliseconds, e.g. `delay=500`")?;
+                let max = MAX_FAULT_DELAY.as_millis();
+                if u128::from(ms) > max {
+                    return Err(format!("`ms`: expected at most {max} (10 minutes), found {ms}"));
+                }
                 FaultAction::Delay(Duration::from_millis(ms))
             }
             "rate-limit" => FaultAction::RateLimit { retry_after: self.retry_after },
@@ -340,18 +348,39 @@ impl RawFault {
                     ));
                 }
                 let location = self.location.ok_or("a `redirect` fault needs a location, e.g. `redirect=http://localhost:9000{path}`")?;
+                check_location(&location)?;
                 FaultAction::Redirect { code, location }
             }
             "drop" => FaultAction::Drop,
             "truncate" => FaultAction::Truncate,
             _ => FaultAction::NonJson,
         };
+        if self.times == Some(0) {
+            return Err("`times`: expected at least 1, found 0 (the fault could never fire)".into());
+        }
         Ok(Fault {
             action,
             method: self.method.map(|m| m.to_ascii_uppercase()),
             path: self.path,
             times: self.times,
         })
+    }
+}
+
+/// A `Location` must be one header line: no control characters (CR and LF
+/// would split the header, others make the value invalid and the header would
+/// silently go missing).
+fn check_location(location: &str) -> Result<(), String> {
+    if location.trim().is_empty() {
+        return Err("`location`: expected a URL, found nothing".into());
+    }
+    match location.char_indices().find(|(_, c)| c.is_control()) {
+        Some((at, c)) => Err(format!(
+            "`location`: expected no control characters, found U+{:04X} at byte {}",
+            u32::from(c),
+            at + 1
+        )),
+        None => Ok(()),
     }
 }
 
@@ -453,7 +482,7 @@ impl Faults {
                 *n -= 1;
             }
             match &status.fault.action {
-                FaultAction::Delay(d) => delay += *d,
+                FaultAction::Delay(d) => delay += (*d).min(MAX_FAULT_DELAY),
                 other => return (delay, Some(other.clone())),
             }
         }
@@ -521,6 +550,53 @@ mod tests {
             "redirect=/x,code=200",
             Err("expected a redirect code (301, 302, 303, 307, 308), found 200"),
         );
+        check("delay=600000", Ok(Fault::delay(MAX_FAULT_DELAY)));
+        check("delay=600001", Err("`ms`: expected at most 600000 (10 minutes), found 600001"));
+        check(
+            "status=503,times=0",
+            Err("`times`: expected at least 1, found 0 (the fault could never fire)"),
+        );
+        check("redirect= ", Err("`location`: expected a URL, found nothing"));
+        check(
+            "redirect=http://x/\r\nX-Evil: 1",
+            Err("`location`: expected no control characters, found U+000D at byte 10"),
+        );
+        check(
+            "redirect=http://x/\tY",
+            Err("`location`: expected no control characters, found U+0009 at byte 10"),
+        );
+    }
+
+    #[track_caller]
+    fn check_json(json: &str, expected: &str) {
+        let err = Fault::from_json(json).unwrap_err().to_string();
+        assert_eq!(err, format!("fault `{json}`: {expected}"));
+    }
+
+    #[test]
+    fn json_form_rejects_faults_that_cannot_work() {
+        check_json(
+            r#"{"kind":"redirect","location":"http://x/\r\nX-Evil: 1"}"#,
+            "`location`: expected no control characters, found U+000D at byte 10",
+        );
+        check_json(
+            r#"{"kind":"redirect","location":"http://x/\u007f"}"#,
+            "`location`: expected no control characters, found U+007F at byte 10",
+        );
+        check_json(
+            r#"{"kind":"delay","ms":99999999999}"#,
+            "`ms`: expected at most 600000 (10 minutes), found 99999999999",
+        );
+        check_json(
+            r#"{"kind":"drop","times":0}"#,
+            "`times`: expected at least 1, found 0 (the fault could never fire)",
+        );
+    }
+
+    #[test]
+    fn library_delays_are_capped() {
+        let fault = Fault::delay(Duration::from_secs(99_999_999));
+        assert_eq!(fault.action, FaultAction::Delay(MAX_FAULT_DELAY));
     }
 
     #[test]

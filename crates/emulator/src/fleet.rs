@@ -10,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::agent::Agent;
+use crate::agent::{Agent, Certificate, LATEST_TEXT, format_time, is_writable_time};
 
 /// Which agents a request addresses.
 #[derive(Debug)]
@@ -69,6 +69,16 @@ impl Fleet {
         crate::agent::pack_hostnames(&mut agents);
         let mut index = HashMap::with_capacity(agents.len());
         for (i, agent) in agents.iter().enumerate() {
+            let dates = [
+                ("notBefore", agent.certificate.not_before),
+                ("notAfter", agent.certificate.not_after),
+            ];
+            if let Some((member, _)) = dates.iter().find(|(_, t)| !is_writable_time(*t)) {
+                return Err(Error::Config(format!(
+                    "fleet `{source}`: agent {i} (`{}`): `certificate.{member}` is outside the years 0000 to 9999",
+                    agent.id()
+                )));
+            }
             if index.insert(agent.id(), i).is_some() {
                 return Err(Error::DuplicateId {
                     path: source.to_string(),
@@ -192,12 +202,37 @@ impl Fleet {
     }
 }
 
+/// The certificate a renewal issues at `now`, or `None` when its end cannot
+/// be written as an RFC 3339 time (after `9999-12-31T23:59:59Z`).
+fn new_certificate(now: DateTime<Utc>, validity: Duration) -> Option<Certificate> {
+    let not_after = now.checked_add_signed(validity)?;
+    let certificate = Certificate { not_before: now, not_after };
+    (is_writable_time(now) && is_writable_time(not_after)).then_some(certificate)
+}
+
+/// The error item for a renewal whose certificate cannot be written.
+fn unwritable(agent: &Agent, now: DateTime<Utc>, validity: Duration) -> Outcome {
+    Outcome::error(
+        agent.id(),
+        &format!(
+            "a certificate issued at {} for {} days would end after {LATEST_TEXT}",
+            format_time(now),
+            validity.num_days()
+        ),
+        "lower the emulator's `--validity-days` or `--now`; the agent was left unchanged",
+    )
+}
+
 /// An online agent gets a new certificate now; an offline one keeps its old
-/// certificate and is marked for a files sync. Both answer `success`.
+/// certificate and is marked for a files sync. Both answer `success`. The
+/// new certificate is computed before anything changes: one that would end
+/// after the year 9999 answers an error item and leaves the agent as it was.
 fn renew_one(agent: &mut Agent, now: DateTime<Utc>, validity: Duration) -> Outcome {
+    let Some(certificate) = new_certificate(now, validity) else {
+        return unwritable(agent, now, validity);
+    };
     if agent.online {
-        agent.certificate.not_before = now;
-        agent.certificate.not_after = now + validity;
+        agent.certificate = certificate;
         agent.needs_files_sync = false;
     } else {
         agent.needs_files_sync = true;
@@ -216,11 +251,28 @@ fn files_sync_one(agent: &mut Agent, now: DateTime<Utc>, validity: Duration) -> 
         );
     }
     if agent.needs_files_sync {
-        agent.certificate.not_before = now;
-        agent.certificate.not_after = now + validity;
+        let Some(certificate) = new_certificate(now, validity) else {
+            return unwritable(agent, now, validity);
+        };
+        agent.certificate = certificate;
         agent.needs_files_sync = false;
     }
     Outcome::success(agent.id())
+}
+
+/// Checks at start-up that `path` can be written on shutdown: it is not a
+/// directory, and its directory exists and takes a new file (a probe file
+/// beside it, created and removed at once).
+pub(crate) fn check_state_out(path: &Path) -> Result<(), Error> {
+    let name = path.display().to_string();
+    let fail = |source| Error::Io { action: "write", path: name.clone(), source };
+    if path.is_dir() {
+        return Err(fail(std::io::Error::other("it is a directory; expected a file path")));
+    }
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let probe = path.with_file_name(format!(".{file_name}.{}.probe", std::process::id()));
+    std::fs::OpenOptions::new().write(true).create_new(true).open(&probe).map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)
 }
 
 /// Writes `agents` as a pretty JSON array to `path` atomically: a temporary
@@ -245,10 +297,10 @@ pub(crate) fn write_state(path: &Path, agents: &[Agent]) -> Result<(), Error> {
     }
 
     // Make the rename itself durable; not every platform can open a directory.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
     }
     Ok(())
 }
@@ -293,6 +345,24 @@ mod tests {
             (later, later + year)
         );
         assert!(!agent.needs_files_sync);
+    }
+
+    #[test]
+    fn renewal_past_year_9999_leaves_the_agent_whole() {
+        let mut fleet = Fleet::new(demo_fleet(20, 3, now()), "demo").unwrap();
+        let before = fleet.agents().to_vec();
+        let late: DateTime<Utc> = "9999-06-01T00:00:00Z".parse().unwrap();
+        for (at, validity) in [
+            (late, Duration::days(365)),
+            (now(), Duration::days(3_000_000)),
+            (now(), Duration::MAX),
+        ] {
+            let out = fleet.renew(&Selection::All, at, validity).unwrap();
+            assert!(out.iter().all(|o| o.status == "error"), "{at} + {validity}");
+            assert_eq!(fleet.agents(), &before[..], "no field written");
+        }
+        let ok = fleet.renew(&Selection::All, late, Duration::days(200)).unwrap();
+        assert!(ok.iter().all(|o| o.status == "success"));
     }
 
     #[test]

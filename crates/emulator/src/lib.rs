@@ -42,7 +42,7 @@ pub use agent::{Agent, Certificate, Details, Status};
 pub use api::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use demo::{DEFAULT_VALIDITY_DAYS, demo_fleet};
 pub use error::Error;
-pub use fault::{Fault, FaultAction, FaultStatus};
+pub use fault::{Fault, FaultAction, FaultStatus, MAX_FAULT_DELAY};
 pub use server::RequestRecord;
 pub use tokens::{DEFAULT_RO_TOKEN, DEFAULT_RW_TOKEN, Role};
 
@@ -54,6 +54,8 @@ use tokens::Tokens;
 pub const DEFAULT_ORG: &str = "demo";
 /// The largest demo fleet [`Builder::demo`] generates.
 pub const MAX_DEMO_AGENTS: usize = 10_000_000;
+/// The longest validity of renewed certificates, in days (100 years).
+pub const MAX_VALIDITY_DAYS: i64 = 36_525;
 /// How many requests [`Emulator::requests`] keeps (the most recent ones).
 pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 100_000;
 
@@ -156,13 +158,15 @@ impl Builder {
         self
     }
 
-    /// Validity of renewed certificates (default 365 days).
+    /// Validity of renewed certificates (default 365 days); [`Builder::spawn`]
+    /// refuses anything outside one second to [`MAX_VALIDITY_DAYS`] days.
     pub fn validity(mut self, validity: chrono::Duration) -> Builder {
         self.validity = validity;
         self
     }
 
     /// Writes the fleet's final state here on shutdown, atomically.
+    /// [`Builder::spawn`] checks that its directory exists and takes a new file.
     pub fn state_out(mut self, path: impl Into<PathBuf>) -> Builder {
         self.state_out = Some(path.into());
         self
@@ -184,6 +188,10 @@ impl Builder {
     /// tokio runtime. Once this returns, the server accepts connections.
     pub async fn spawn(self) -> Result<Emulator, Error> {
         let reference = self.clock.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
+        check_times(self.clock, reference, self.validity, &self.fleet)?;
+        if let Some(path) = &self.state_out {
+            fleet::check_state_out(path)?;
+        }
         let fleet = match self.fleet {
             FleetSource::Demo { count, .. } if count > MAX_DEMO_AGENTS => {
                 return Err(Error::Config(format!(
@@ -252,6 +260,49 @@ impl Builder {
         let task = tokio::spawn(server::run(listener, router, shared.clone(), stopped));
         Ok(Emulator { addr, shared, stop, task: Some(task) })
     }
+}
+
+/// Refuses settings that would make the emulator write a time outside the
+/// years 0000 to 9999: RFC 3339 has four-digit years only.
+fn check_times(
+    clock: Option<DateTime<Utc>>,
+    reference: DateTime<Utc>,
+    validity: chrono::Duration,
+    source: &FleetSource,
+) -> Result<(), Error> {
+    let max = chrono::Duration::days(MAX_VALIDITY_DAYS);
+    if validity < chrono::Duration::seconds(1) || validity > max {
+        return Err(Error::Config(format!(
+            "validity: expected 1 second to {MAX_VALIDITY_DAYS} days, found {} seconds",
+            validity.num_seconds()
+        )));
+    }
+    if let Some(now) = clock {
+        let end = now.checked_add_signed(validity).filter(|t| agent::is_writable_time(*t));
+        if !agent::is_writable_time(now) || end.is_none() {
+            return Err(Error::Config(format!(
+                "clock: certificates renewed at `{}` for {} days would end after {}; expected an earlier time",
+                agent::format_time(now),
+                validity.num_days(),
+                agent::LATEST_TEXT
+            )));
+        }
+    }
+    if matches!(source, FleetSource::Demo { count, .. } if *count > 0) {
+        // Demo certificates end up to two years after the reference time and
+        // began up to four years before it.
+        let year = chrono::Duration::days(DEFAULT_VALIDITY_DAYS);
+        let first = reference.checked_sub_signed(year * 4);
+        let last = reference.checked_add_signed(year * 2);
+        let fits = [first, last].iter().all(|t| t.is_some_and(agent::is_writable_time));
+        if !fits {
+            return Err(Error::Config(format!(
+                "demo fleet: dates from 4 years before to 2 years after `{}` leave the years 0000 to 9999",
+                agent::format_time(reference)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A running emulator. Dropping it stops the server without writing state;

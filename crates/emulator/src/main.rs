@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     state_out: Option<PathBuf>,
 
-    /// Validity of renewed certificates, in days.
+    /// Validity of renewed certificates, in days (1 to 36525).
     #[arg(long, value_name = "DAYS", default_value_t = nxlog_emulator::DEFAULT_VALIDITY_DAYS)]
     validity_days: i64,
 
@@ -100,9 +100,11 @@ async fn run(args: Args) -> Result<(), nxlog_emulator::Error> {
     if let Some(now) = args.now {
         builder = builder.now(now);
     }
-    if args.validity_days <= 0 {
+    // Checked before building a duration, which panics on huge day counts.
+    if !(1..=nxlog_emulator::MAX_VALIDITY_DAYS).contains(&args.validity_days) {
         return Err(nxlog_emulator::Error::Config(format!(
-            "`--validity-days`: expected a positive number, found {}",
+            "`--validity-days`: expected 1 to {}, found {}",
+            nxlog_emulator::MAX_VALIDITY_DAYS,
             args.validity_days
         )));
     }

@@ -297,12 +297,21 @@ fn fault_response(action: FaultAction, path_and_query: &str) -> Response<Body> {
         }
         FaultAction::Redirect { code, location } => {
             let location = location.replace("{path}", path_and_query);
+            // `Fault::redirect` does not validate; a redirect without its
+            // `Location` would be a different fault, so say so instead.
+            let Ok(value) = HeaderValue::from_str(&location) else {
+                return json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &serde_json::json!({
+                        "message": "injected redirect: the location is not a valid header value",
+                        "help": "inject the redirect with a location free of control characters",
+                    }),
+                );
+            };
             let mut response = Response::new(Body::empty());
             *response.status_mut() =
                 StatusCode::from_u16(code).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(header::LOCATION, value);
-            }
+            response.headers_mut().insert(header::LOCATION, value);
             response
         }
         FaultAction::NonJson => {

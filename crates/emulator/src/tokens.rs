@@ -58,12 +58,24 @@ impl Tokens {
                 line: index + 1,
                 message,
             };
-            let line = line.trim();
+            let line = line.trim_matches(|c: char| c.is_ascii_whitespace());
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            // Clients send tokens in a header, which holds visible ASCII; a
+            // byte order mark, a no-break space or `ö` could never match.
+            if let Some((at, c)) =
+                line.char_indices().find(|(_, c)| !c.is_ascii_graphic() && *c != ' ' && *c != '\t')
+            {
+                let what = if c == '\u{feff}' { " (a byte order mark)" } else { "" };
+                return Err(fail(format!(
+                    "expected visible ASCII characters, found U+{:04X}{what} at column {}",
+                    u32::from(c),
+                    line[..at].chars().count() + 1
+                )));
+            }
 
-            let mut words = line.split_whitespace();
+            let mut words = line.split_ascii_whitespace();
             let (Some(token), role, extra) = (words.next(), words.next(), words.next()) else {
                 continue;
             };
@@ -128,5 +140,30 @@ mod tests {
         check("a rw x\n", Err("tokens file `t.txt` line 1: expected end of line, found `x`"));
         check("a rw\na ro\n", Err("tokens file `t.txt` line 2: the same token is listed twice"));
         check("# none\n", Err("tokens file `t.txt`: no tokens in file"));
+        check(
+            "\u{feff}a rw\n",
+            Err(
+                "tokens file `t.txt` line 1: expected visible ASCII characters, found U+FEFF (a byte order mark) at column 1",
+            ),
+        );
+        check(
+            "a rw\nt\u{f6}k rw\n",
+            Err(
+                "tokens file `t.txt` line 2: expected visible ASCII characters, found U+00F6 at column 2",
+            ),
+        );
+        check(
+            "a\u{a0}b rw\n",
+            Err(
+                "tokens file `t.txt` line 1: expected visible ASCII characters, found U+00A0 at column 2",
+            ),
+        );
+        check(
+            "a\x7fb rw\n",
+            Err(
+                "tokens file `t.txt` line 1: expected visible ASCII characters, found U+007F at column 2",
+            ),
+        );
+        check("a\trw\r\n", Ok(&[("a", ReadWrite)]));
     }
 }

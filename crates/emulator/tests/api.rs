@@ -727,15 +727,38 @@ async fn shutdown_writes_the_acknowledged_state() {
 }
 
 #[tokio::test]
-async fn state_out_to_a_missing_directory_fails_on_shutdown() {
-    let emu = Emulator::builder()
-        .demo(1, 1)
-        .state_out("/nonexistent-dir/state.json")
-        .spawn()
-        .await
-        .unwrap();
+async fn state_out_directory_removed_after_start_fails_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("out");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("state.json");
+    let emu = Emulator::builder().demo(1, 1).state_out(&path).spawn().await.unwrap();
+    std::fs::remove_dir(&sub).unwrap();
     let err = emu.shutdown().await.unwrap_err();
-    assert!(err.to_string().starts_with("cannot write `/nonexistent-dir/state.json`: "), "{err}");
+    let expected = format!("cannot write `{}`: ", path.display());
+    assert!(err.to_string().starts_with(&expected), "{err}");
+}
+
+#[tokio::test]
+async fn state_out_that_cannot_be_written_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = "/nonexistent-dir/state.json".to_string();
+    let is_dir = dir.path().display().to_string();
+    for (path, needle) in [(&missing, "No such file"), (&is_dir, "it is a directory")] {
+        let err = Emulator::builder().demo(1, 1).state_out(path).spawn().await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("cannot write `{path}`: ")), "{text}");
+        assert!(text.contains(needle), "{text}");
+    }
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 0, "the probe file is removed");
+
+    // A writable directory passes, and the probe leaves nothing behind.
+    let path = dir.path().join("state.json");
+    let emu = Emulator::builder().demo(1, 1).state_out(&path).spawn().await.unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    emu.shutdown().await.unwrap();
+    assert!(path.exists());
 }
 
 // --- fleet files -----------------------------------------------------------
@@ -921,7 +944,22 @@ fn binary_rejects_bad_arguments() {
         (
             &["--demo", "3", "--validity-days", "0"][..],
             1,
-            "error: `--validity-days`: expected a positive number, found 0",
+            "error: `--validity-days`: expected 1 to 36525, found 0\n",
+        ),
+        (
+            &["--demo", "3", "--state-out", "/nonexistent/x.json"][..],
+            1,
+            "error: cannot write `/nonexistent/x.json`: ",
+        ),
+        (
+            &["--demo", "3", "--fault", "status=503,times=0"][..],
+            1,
+            "error: fault `status=503,times=0`: `times`: expected at least 1, found 0 (the fault could never fire)\n",
+        ),
+        (
+            &["--demo", "3", "--fault", "delay=99999999999"][..],
+            1,
+            "error: fault `delay=99999999999`: `ms`: expected at most 600000 (10 minutes), found 99999999999\n",
         ),
         (
             &["--demo", "10000001"][..],
@@ -1143,4 +1181,397 @@ fn binary_reports_an_address_in_use() {
     assert!(output.stdout.is_empty(), "no URL is printed");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with(&format!("error: cannot listen on `{addr}`: ")), "{stderr}");
+}
+
+// --- hostile input -------------------------------------------------------------
+
+/// Sends `request` byte for byte and returns the status, the head and the body.
+async fn raw_request(emu: &Emulator, request: &str) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(emu.local_addr()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    // The server may close before reading a body it refused; what it sent
+    // before that is the answer.
+    let _ = stream.read_to_end(&mut bytes).await;
+    let text = String::from_utf8(bytes).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (status, head.to_string(), body.to_string())
+}
+
+#[track_caller]
+fn assert_error(got: (u16, String), status: u16, message: &str) {
+    assert_eq!(got.0, status, "{message}: {}", got.1);
+    let body: Value = serde_json::from_str(&got.1).unwrap();
+    assert_eq!(body["message"], message, "{body}");
+    assert!(body["help"].as_str().is_some_and(|h| !h.is_empty()), "{body}");
+}
+
+#[tokio::test]
+async fn huge_validity_days_is_refused_at_start_up() {
+    for (days, code, needle) in [
+        ("99999999999", 1, "error: `--validity-days`: expected 1 to 36525, found 99999999999\n"),
+        ("36526", 1, "error: `--validity-days`: expected 1 to 36525, found 36526\n"),
+        ("3000000", 1, "error: `--validity-days`: expected 1 to 36525, found 3000000\n"),
+        ("99999999999999999999", 2, "--validity-days"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["--demo", "5", "--now", "2026-01-01T00:00:00Z", "--validity-days", days])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(code), "{days}: {stderr}");
+        assert!(stderr.contains(needle), "{days}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // The library refuses the same, without a panic for the largest duration.
+    for validity in
+        [chrono::Duration::days(36_526), chrono::Duration::MAX, chrono::Duration::zero()]
+    {
+        let err = Emulator::builder().demo(1, 1).validity(validity).spawn().await.unwrap_err();
+        assert!(err.to_string().starts_with("validity: expected 1 second to 36525 days"), "{err}");
+    }
+    let longest = chrono::Duration::days(36_525);
+    let emu = Emulator::builder().demo(3, 1).now(now()).validity(longest).spawn().await.unwrap();
+    let renewed = json(&emu, "POST", &format!("{AGENTS}/*/certificate/renew")).await;
+    assert!(renewed.as_array().unwrap().iter().all(|r| r["status"] == "success"));
+    let online = emu.agent_records().into_iter().find(|a| a.online).unwrap();
+    assert_eq!(
+        online.to_json()["certificate"]["notAfter"],
+        "2126-01-02T00:00:00Z",
+        "36525 days, 24 leap days"
+    );
+}
+
+#[tokio::test]
+async fn clock_whose_renewals_would_pass_year_9999_is_refused_at_start_up() {
+    let late: DateTime<Utc> = "9999-12-31T23:59:59Z".parse().unwrap();
+    let err = Emulator::builder().agents(Vec::new()).now(late).spawn().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "clock: certificates renewed at `9999-12-31T23:59:59Z` for 365 days would end after \
+         9999-12-31T23:59:59Z; expected an earlier time"
+    );
+    // The demo fleet's own dates must fit too: two years after the clock.
+    let err = Emulator::builder()
+        .demo(3, 1)
+        .now("9998-06-01T00:00:00Z".parse().unwrap())
+        .validity(chrono::Duration::days(1))
+        .spawn()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "demo fleet: dates from 4 years before to 2 years after `9998-06-01T00:00:00Z` leave \
+         the years 0000 to 9999"
+    );
+    let output =
+        Command::new(BIN).args(["--demo", "3", "--now", "9999-12-31T23:59:59Z"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8(output.stderr).unwrap().starts_with("error: "));
+}
+
+#[tokio::test]
+async fn fleet_dates_outside_years_0000_to_9999_are_refused() {
+    let fleet = |not_after: &str| {
+        format!(
+            r#"[{{"id":"00000000-0000-4000-8000-000000000001","hostname":"a","certificate":{{"notBefore":"2024-01-01T00:00:00Z","notAfter":"{not_after}"}}}}]"#
+        )
+    };
+    for (not_after, column) in
+        [("9999-12-31T23:00:00-05:00", 150), ("0000-01-01T00:00:00+01:00", 150)]
+    {
+        let err = Emulator::builder().fleet_json(fleet(not_after)).spawn().await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "fleet file `<inline>`: `certificate.notAfter`: expected a time in the years 0000 \
+                 to 9999 in UTC, found `{not_after}` at line 1 column {column}"
+            )
+        );
+    }
+    let emu = Emulator::builder()
+        .fleet_json(fleet("9999-12-31T23:59:59Z"))
+        .now(now())
+        .spawn()
+        .await
+        .unwrap();
+    let listed = json(&emu, "GET", &format!("{AGENTS}/*")).await;
+    assert_eq!(listed[0]["certificate"]["notAfter"], "9999-12-31T23:59:59Z");
+
+    // Typed agents given to the library are checked as well.
+    let mut agents = nxlog_emulator::demo_fleet(2, 1, now());
+    agents[1].certificate.not_after = "+10239-09-22T00:00:00Z".parse().unwrap();
+    let id = agents[1].id();
+    let err = Emulator::builder().agents(agents).spawn().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "fleet `<agents>`: agent 1 (`{id}`): `certificate.notAfter` is outside the years 0000 to 9999"
+        )
+    );
+}
+
+#[tokio::test]
+async fn misspelt_or_unknown_query_parameters_are_refused_and_run_nothing() {
+    let emu = demo(30).await;
+    let before = emu.agents();
+    let sync = format!("{AGENTS}/*/files-sync");
+    let renew = format!("{AGENTS}/*/certificate/renew");
+    let id = emu.agent_records()[0].id();
+    for (method, target, message) in [
+        ("POST", format!("{sync}?Filter=(hostname=PC1)"), "unknown query parameter `Filter`"),
+        ("POST", format!("{sync}?fiter=(hostname=PC1)"), "unknown query parameter `fiter`"),
+        (
+            "POST",
+            format!("{sync}?filter%3D(hostname=PC1)"),
+            "unknown query parameter `filter=(hostname`",
+        ),
+        (
+            "POST",
+            format!("{renew}/?filter=(hostname=PC1)&offset=3"),
+            "unknown query parameter `offset`",
+        ),
+        ("POST", format!("{renew}?limit=1"), "unknown query parameter `limit`"),
+        ("POST", format!("{AGENTS}/{id}/certificate/renew?x=1"), "unknown query parameter `x`"),
+        (
+            "GET",
+            format!("{AGENTS}/*?filter=(hostname=PC1)&sort=hostname"),
+            "unknown query parameter `sort`",
+        ),
+        ("GET", format!("{AGENTS}/*/count?offset=1"), "unknown query parameter `offset`"),
+        ("GET", format!("{AGENTS}/{id}?limit=1"), "unknown query parameter `limit`"),
+    ] {
+        let (status, body) = raw(&emu, method, &target, RW).await;
+        assert_error((status, body), 400, message);
+    }
+    assert_eq!(emu.agents(), before, "no command ran");
+
+    // What the project's client sends still works.
+    let pc1 = json(&emu, "POST", &format!("{sync}?filter=(hostname=PC1)")).await;
+    assert_eq!(pc1.as_array().unwrap().len(), 1);
+    let page =
+        json(&emu, "GET", &format!("{AGENTS}/*?filter=(online=true)&offset=0&limit=5")).await;
+    assert_eq!(page.as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn command_with_a_body_is_refused_and_runs_nothing() {
+    let emu = demo(30).await;
+    let before = emu.agents();
+    let sync = format!("{AGENTS}/*/files-sync");
+    let head = |extra: &str| {
+        format!(
+            "POST {sync} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {RW}\r\n{extra}Connection: close\r\n\r\n"
+        )
+    };
+    let filter = r#"{"filter":"(hostname=PC1)"}"#;
+    for (request, message) in [
+        (
+            format!("{}{filter}", head("Content-Type: application/json\r\nContent-Length: 26\r\n")),
+            "expected an empty body, found 26 bytes",
+        ),
+        (
+            head("Transfer-Encoding: chunked\r\n") + "1a\r\n" + filter + "\r\n0\r\n\r\n",
+            "expected an empty body, found a body",
+        ),
+    ] {
+        let (status, _, body) = raw_request(&emu, &request).await;
+        assert_error((status, body), 400, message);
+    }
+    // A malformed chunked body is not a command either.
+    let (status, _, body) =
+        raw_request(&emu, &(head("Transfer-Encoding: chunked\r\n") + "zz\r\nhello\r\n")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("cannot read the request body"), "{body}");
+    assert_eq!(emu.agents(), before, "no command ran");
+
+    // Empty bodies, announced or chunked, are fine.
+    let (status, _, _) = raw_request(&emu, &head("Content-Length: 0\r\n")).await;
+    assert_eq!(status, 200);
+    let (status, _, _) =
+        raw_request(&emu, &(head("Transfer-Encoding: chunked\r\n") + "0\r\n\r\n")).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn bad_percent_escape_in_the_query_is_named_not_parsed_as_a_filter() {
+    let emu = demo(5).await;
+    for (target, message) in [
+        (format!("{AGENTS}/*?filter=%ZZ"), "invalid percent escape `%ZZ` at byte 8 of the query"),
+        (
+            format!("{AGENTS}/*/count?filter=(hostname=PC%1)"),
+            "invalid percent escape `%1)` at byte 20 of the query",
+        ),
+        (
+            format!("{AGENTS}/*?limit=5&filter=100%"),
+            "invalid percent escape `%` at byte 19 of the query",
+        ),
+    ] {
+        assert_error(raw(&emu, "GET", &target, RO).await, 400, message);
+    }
+}
+
+#[tokio::test]
+async fn head_is_served_wherever_get_is() {
+    let emu = demo(5).await;
+    let id = emu.agent_records()[0].id();
+    for target in [format!("{AGENTS}/*"), format!("{AGENTS}/*/count"), format!("{AGENTS}/{id}")] {
+        let (status, headers, body) = send(&emu, "HEAD", &target, Some(RO)).await;
+        assert_eq!((status, body.as_str()), (200, ""), "{target}");
+        assert_eq!(headers["content-type"], "application/json");
+    }
+    let (status, headers, _) =
+        send(&emu, "HEAD", &format!("{AGENTS}/*/files-sync"), Some(RW)).await;
+    assert_eq!((status, headers["allow"].to_str().unwrap()), (405, "POST"));
+    let (status, headers, _) = send(&emu, "POST", &format!("{AGENTS}/*/count"), Some(RW)).await;
+    assert_eq!((status, headers["allow"].to_str().unwrap()), (405, "GET, HEAD"));
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_a_bad_request() {
+    let emu = demo(5).await;
+    for (first, second) in [(RW, "bad"), ("bad", RW), (RW, RW)] {
+        let request = format!(
+            "GET {AGENTS}/*/count HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {first}\r\n\
+             Authorization: Bearer {second}\r\nConnection: close\r\n\r\n"
+        );
+        let (status, _, body) = raw_request(&emu, &request).await;
+        assert_error((status, body), 400, "the authorization header is given twice");
+    }
+}
+
+// FIXME: hyper answers a request it cannot parse (a raw space or a byte
+// outside ASCII in the target, a request line or headers too long) before
+// the router sees it, with an empty body; answering JSON there needs a
+// hand-written HTTP/1 front end, which is not worth it for a test server.
+#[tokio::test]
+async fn requests_hyper_cannot_parse_get_its_empty_answer() {
+    let emu = demo(1).await;
+    let request = format!(
+        "GET {AGENTS}/*?filter=(hostname=PC 1) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    );
+    let (status, _, body) = raw_request(&emu, &request).await;
+    assert_eq!((status, body.as_str()), (400, ""));
+    assert!(emu.requests().is_empty(), "the router never saw it");
+}
+
+#[tokio::test]
+async fn control_endpoints_refuse_a_foreign_host_or_a_non_json_post() {
+    let emu = demo(5).await;
+    let control = |method: &str, path: &str, headers: &str, body: &str| {
+        format!(
+            "{method} {path} HTTP/1.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let fault = r#"{"kind":"status","code":418}"#;
+    let port = emu.local_addr().port();
+    for (request, status, message) in [
+        (
+            control("GET", "/_emulator/state", "Host: evil.example\r\n", ""),
+            403,
+            "control endpoints need a loopback `Host` header, found `evil.example`".to_string(),
+        ),
+        (
+            control("GET", "/_emulator/state", &format!("Host: rebound.example:{port}\r\n"), ""),
+            403,
+            format!(
+                "control endpoints need a loopback `Host` header, found `rebound.example:{port}`"
+            ),
+        ),
+        (
+            control("DELETE", "/_emulator/faults", "Host: localhost.evil.example\r\n", ""),
+            403,
+            "control endpoints need a loopback `Host` header, found `localhost.evil.example`"
+                .to_string(),
+        ),
+        (
+            control(
+                "POST",
+                "/_emulator/faults",
+                "Host: localhost\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n",
+                fault,
+            ),
+            415,
+            "expected content type `application/json`, found `text/plain`".to_string(),
+        ),
+        (
+            control("POST", "/_emulator/faults", "Host: 127.0.0.1\r\n", fault),
+            415,
+            "expected content type `application/json`, found none".to_string(),
+        ),
+    ] {
+        let (got, _, body) = raw_request(&emu, &request).await;
+        assert_error((got, body), status, &message);
+    }
+    assert!(emu.faults().is_empty(), "no fault was injected");
+
+    let json_post = control(
+        "POST",
+        "/_emulator/faults",
+        &format!("Host: [::1]:{port}\r\nContent-Type: application/json; charset=utf-8\r\n"),
+        fault,
+    );
+    assert_eq!(raw_request(&emu, &json_post).await.0, 201);
+    assert_eq!(emu.faults().len(), 1);
+
+    // A wrong method on a control path is a JSON error too.
+    let (status, _, body) = send_control(&emu, "PUT", "/_emulator/faults", None).await;
+    assert_error((status, body), 405, "method `PUT` is not served here");
+}
+
+#[tokio::test]
+async fn faults_that_cannot_work_are_refused_at_injection() {
+    let emu = demo(5).await;
+    for (fault, message) in [
+        (
+            r#"{"kind":"redirect","location":"http://x/\r\nX-Evil: 1"}"#,
+            "`location`: expected no control characters, found U+000D at byte 10",
+        ),
+        (
+            r#"{"kind":"delay","ms":99999999999}"#,
+            "`ms`: expected at most 600000 (10 minutes), found 99999999999",
+        ),
+        (
+            r#"{"kind":"status","code":503,"times":0}"#,
+            "`times`: expected at least 1, found 0 (the fault could never fire)",
+        ),
+    ] {
+        let (status, _, body) = send_control(&emu, "POST", "/_emulator/faults", Some(fault)).await;
+        assert_error((status, body), 400, &format!("fault `{fault}`: {message}"));
+    }
+    assert!(emu.faults().is_empty());
+
+    // A library-built redirect with a bad location says so instead of
+    // answering a redirect without a `Location`.
+    emu.inject(Fault::redirect(307, "http://x/\r\nX-Evil: 1").times(1));
+    let (status, headers, body) = send(&emu, "GET", &format!("{AGENTS}/*"), Some(RW)).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(headers.get("x-evil").is_none());
+    assert!(body.contains("not a valid header value"), "{body}");
+}
+
+#[tokio::test]
+async fn tokens_file_with_invisible_or_non_ascii_tokens_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.txt");
+    for (text, expected) in [
+        (
+            "\u{feff}ops rw\n",
+            "line 1: expected visible ASCII characters, found U+FEFF (a byte order mark) at column 1",
+        ),
+        (
+            "ops rw\nt\u{f6}k rw\n",
+            "line 2: expected visible ASCII characters, found U+00F6 at column 2",
+        ),
+        (
+            "# x\n\nops\u{a0}2 ro\n",
+            "line 3: expected visible ASCII characters, found U+00A0 at column 4",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let err = Emulator::builder().tokens_file(&path).spawn().await.unwrap_err();
+        assert_eq!(err.to_string(), format!("tokens file `{}` {expected}", path.display()));
+    }
 }
