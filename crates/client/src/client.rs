@@ -13,7 +13,7 @@ use url::Url;
 use crate::config::Config;
 use crate::endpoint::Endpoints;
 use crate::error::{Error, one_line};
-use crate::model::{Agent, AgentResult, IdOutcome, Report};
+use crate::model::{Agent, AgentResult, IdOutcome, Report, decode_results};
 use crate::select::{AgentId, Selector, Target};
 use crate::send::Transport;
 
@@ -226,7 +226,7 @@ impl Client {
     pub async fn run(&self, command: Command, target: &Target) -> Result<Report, Error> {
         match target {
             Target::Select(selector) => {
-                let results = self.post_json(self.command_url(command, selector)).await?;
+                let results = self.post_results(self.command_url(command, selector)).await?;
                 Ok(Report { results, ..Report::default() })
             }
             Target::Id(id) => {
@@ -249,9 +249,10 @@ impl Client {
     }
 
     /// Runs `command` on one agent with `POST agents/<id>/<command>` and
-    /// returns the results the server sent.
+    /// returns the results the server sent (an item that could not be read
+    /// as a [`Status::Malformed`](crate::Status::Malformed) entry).
     pub async fn run_one(&self, command: Command, id: &AgentId) -> Result<Vec<AgentResult>, Error> {
-        self.post_json(self.id_command_url(command, id)).await
+        self.post_results(self.id_command_url(command, id)).await
     }
 
     /// The exact URL `command` on `selector` is sent to, e.g. for a dry run
@@ -305,12 +306,13 @@ impl Client {
                         }),
                         None => client.run_one(command, &id).await,
                     };
-                    if let Err(error) = &result {
-                        if error.is_auth() && !matches!(error, Error::NotSent { .. }) {
-                            let status = error.status().unwrap_or(StatusCode::UNAUTHORIZED);
-                            if refused.set(status).is_ok() {
-                                debug!(%status, "token refused; the remaining ids are not sent");
-                            }
+                    if let Err(error) = &result
+                        && error.is_auth()
+                        && !matches!(error, Error::NotSent { .. })
+                    {
+                        let status = error.status().unwrap_or(StatusCode::UNAUTHORIZED);
+                        if refused.set(status).is_ok() {
+                            debug!(%status, "token refused; the remaining ids are not sent");
                         }
                     }
                     (index, IdOutcome { id, result })
@@ -336,18 +338,25 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
-        self.call(Method::GET, url).await
+        self.call(Method::GET, url, |body| serde_json::from_slice(body)).await
     }
 
-    async fn post_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
-        self.call(Method::POST, url).await
+    /// A command: its answer is decoded item by item, so one unreadable
+    /// item does not discard what the server did for the others.
+    async fn post_results(&self, url: Url) -> Result<Vec<AgentResult>, Error> {
+        self.call(Method::POST, url, decode_results).await
     }
 
     /// Every operation ends here: send through the one funnel, then decode.
-    async fn call<T: DeserializeOwned>(&self, method: Method, url: Url) -> Result<T, Error> {
+    async fn call<T>(
+        &self,
+        method: Method,
+        url: Url,
+        decode: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<T, Error> {
         let path = url.path().to_owned();
         let body = self.inner.transport.send(method.clone(), url).await?;
-        serde_json::from_slice(&body).map_err(|source| Error::Decode {
+        decode(&body).map_err(|source| Error::Decode {
             method,
             path,
             snippet: one_line(&String::from_utf8_lossy(&body), SNIPPET),

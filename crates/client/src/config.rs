@@ -182,9 +182,10 @@ impl ConfigBuilder {
 
     /// Checks everything and returns the configuration.
     ///
-    /// The token is trimmed of surrounding whitespace (a token file usually
-    /// ends in a newline); an empty token, or one holding a control or
-    /// non-ASCII character, is an error.
+    /// The token is trimmed of surrounding ASCII whitespace (a token file
+    /// usually ends in a newline); an empty token, one holding a space, a
+    /// control or a non-ASCII character (a leading no-break space too), or
+    /// one starting with `Bearer `, is an error naming the byte position.
     pub fn build(self) -> Result<Config, ConfigError> {
         let token = check_token(&self.token)?;
         let endpoints = Endpoints::new(&self.base_url, &self.org)?;
@@ -221,15 +222,25 @@ impl ConfigBuilder {
     }
 }
 
-/// Trims the token and rejects what cannot travel in a header.
+/// Trims the token of ASCII whitespace and rejects anything that is not a
+/// plain run of visible ASCII characters.
 ///
-/// Errors name the byte position, never the token.
+/// Only ASCII whitespace is trimmed: a no-break space or other Unicode
+/// space around a token is not whitespace a file ends in but a paste error,
+/// and is refused like any other non-ASCII character. Errors name the byte
+/// position in the trimmed token, never the token.
 fn check_token(token: &SecretString) -> Result<SecretString, ConfigError> {
-    let trimmed = token.expose_secret().trim();
+    let trimmed = token.expose_secret().trim_matches(|c: char| c.is_ascii_whitespace());
     if trimmed.is_empty() {
         return Err(ConfigError::TokenEmpty);
     }
+    if trimmed.len() > 7 && trimmed.as_bytes()[..7].eq_ignore_ascii_case(b"bearer ") {
+        return Err(ConfigError::TokenScheme);
+    }
     for (position, c) in trimmed.char_indices() {
+        if c == ' ' {
+            return Err(ConfigError::TokenSpace { position });
+        }
         if c.is_control() {
             return Err(ConfigError::TokenControl { position });
         }
@@ -329,6 +340,22 @@ mod tests {
         check_token_case("ab\ncd", Err("token holds a control character at byte 2"));
         check_token_case("ab\u{7f}", Err("token holds a control character at byte 2"));
         check_token_case("abé", Err("token holds a non-ASCII character at byte 2"));
+        check_token_case("\u{a0}tok", Err("token holds a non-ASCII character at byte 0"));
+        check_token_case(" \u{a0}tok\n", Err("token holds a non-ASCII character at byte 0"));
+        check_token_case("tok\u{a0}", Err("token holds a non-ASCII character at byte 3"));
+        check_token_case("tok\u{2028}", Err("token holds a non-ASCII character at byte 3"));
+        check_token_case("demo rw", Err("token holds a space at byte 4"));
+        check_token_case("\tdemo  rw\n", Err("token holds a space at byte 4"));
+        check_token_case("ab\u{b}", Err("token holds a control character at byte 2"));
+        check_token_case(
+            "Bearer xyz",
+            Err("token starts with `Bearer `; give the token alone, without the scheme"),
+        );
+        check_token_case(
+            "bearer xyz",
+            Err("token starts with `Bearer `; give the token alone, without the scheme"),
+        );
+        check_token_case("Bearerxyz", Ok("Bearerxyz"));
     }
 
     #[test]

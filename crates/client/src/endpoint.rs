@@ -6,10 +6,10 @@
 //! value is encoded exactly once; `query_pairs_mut` is not used because it
 //! form-encodes a space as `+`.
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use url::{Origin, Url};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, escape_controls};
 
 /// What a path segment must encode: the URL standard's path-segment set.
 /// `*` is not in it, so `agents/*` stays literal.
@@ -81,23 +81,45 @@ impl Endpoints {
         url.set_query(None);
 
         // Either the platform base (append the API path) or the full API
-        // base already ending in `api/<org>/api/v1`.
-        let mut segments: Vec<String> = url
-            .path_segments()
-            .map(|s| s.filter(|s| !s.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default();
-        let api_tail = ["api", org.as_str(), "api", "v1"];
-        let has_api_tail = segments.len() >= 4 && segments[segments.len() - 4..] == api_tail;
-        if !has_api_tail {
-            segments.extend(api_tail.iter().map(|s| (*s).to_owned()));
-        }
-        {
-            let mut path = url.path_segments_mut().map_err(|()| refuse("expected a host"))?;
-            path.clear();
-            path.extend(&segments);
-            // A trailing empty segment makes the path end in `/`.
-            path.push("");
-        }
+        // base already ending in `api/<org>/api/v1`. The base's path is
+        // already percent-encoded: its segments are kept byte for byte
+        // (`a%20b` stays `a%20b`, never `a%2520b`) and only compared
+        // decoded. Empty segments (`//`) are dropped.
+        let path = {
+            let segments: Vec<&str> = url
+                .path_segments()
+                .map(|s| s.filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default();
+            let decoded: Vec<_> =
+                segments.iter().map(|s| percent_decode_str(s).decode_utf8_lossy()).collect();
+            let mut path = String::with_capacity(url.path().len() + org.len() + 16);
+            for segment in &segments {
+                path.push('/');
+                path.push_str(segment);
+            }
+            match decoded.as_slice() {
+                [.., api, named, api2, v1] if api == "api" && api2 == "api" && v1 == "v1" => {
+                    if named != &org {
+                        return Err(refuse(&format!(
+                            "expected the api path of organisation `{org}`, found that of `{}`; \
+                             give the platform base or the matching organisation",
+                            escape_controls(named)
+                        )));
+                    }
+                }
+                _ => {
+                    path.push_str("/api/");
+                    path.push_str(&org);
+                    path.push_str("/api/v1");
+                }
+            }
+            // The API base ends in `/`, so request paths are appended to it.
+            path.push('/');
+            path
+        };
+        // `set_path` encodes only what may not appear in a path; `%XX`
+        // stays as it is.
+        url.set_path(&path);
 
         Ok(Endpoints { api_base: url, base_query, org })
     }
@@ -211,8 +233,33 @@ mod tests {
         check_base(
             "https://agents.example.com/api/other/api/v1/",
             "o",
-            Ok("https://agents.example.com/api/other/api/v1/api/o/api/v1/agents/*"),
+            Err(
+                "invalid base url `https://agents.example.com/api/other/api/v1/`: expected the api path of organisation `o`, found that of `other`; give the platform base or the matching organisation",
+            ),
         );
+        check_base(
+            "https://h/p/api/O/api/v1",
+            "o",
+            Err(
+                "invalid base url `https://h/p/api/O/api/v1`: expected the api path of organisation `o`, found that of `O`; give the platform base or the matching organisation",
+            ),
+        );
+        check_base(
+            "https://h/api/%1B/api/v1",
+            "o",
+            Err(
+                "invalid base url `https://h/api/%1B/api/v1`: expected the api path of organisation `o`, found that of `\\u{1b}`; give the platform base or the matching organisation",
+            ),
+        );
+        check_base("https://h/api/%6F/api/v1/", "o", Ok("https://h/api/%6F/api/v1/agents/*"));
+        check_base("https://h/x/api/v1/", "o", Ok("https://h/x/api/v1/api/o/api/v1/agents/*"));
+        check_base("http://h/a b/", "o", Ok("http://h/a%20b/api/o/api/v1/agents/*"));
+        check_base("http://h/a%20b/", "o", Ok("http://h/a%20b/api/o/api/v1/agents/*"));
+        check_base("http://h/a%2Fb/c", "o", Ok("http://h/a%2Fb/c/api/o/api/v1/agents/*"));
+        check_base("http://h/a%25b/", "o", Ok("http://h/a%25b/api/o/api/v1/agents/*"));
+        check_base("http://h/%E6%97%A5/", "o", Ok("http://h/%E6%97%A5/api/o/api/v1/agents/*"));
+        check_base("http://h/日", "o", Ok("http://h/%E6%97%A5/api/o/api/v1/agents/*"));
+        check_base("http://h/a%20b/api/o/api/v1/", "o", Ok("http://h/a%20b/api/o/api/v1/agents/*"));
         check_base(
             "http://127.0.0.1:8080/prefix",
             "demo",

@@ -3,6 +3,7 @@
 //! No message, `Debug` output or source chain ever holds the token: the
 //! token lives only in a sensitive header value inside the client.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ const BODY_SHOW: usize = 200;
 pub enum ConfigError {
     /// The base URL is not an absolute `http` or `https` URL we can build on,
     /// e.g. `agents.example.com` (no scheme) or `ftp://host/`.
-    #[error("invalid base url `{input}`: {reason}")]
+    #[error("invalid base url `{}`: {reason}", escape_controls(.input))]
     BaseUrl {
         /// The URL as given (never shown when it holds a password).
         input: String,
@@ -31,7 +32,7 @@ pub enum ConfigError {
     BaseUrlCredentials,
     /// The organisation id is empty or holds a character that cannot be a
     /// single path segment, e.g. `my/org`.
-    #[error("invalid organisation id `{input}`: {reason}")]
+    #[error("invalid organisation id `{}`: {reason}", escape_controls(.input))]
     Org {
         /// The id as given.
         input: String,
@@ -47,12 +48,24 @@ pub enum ConfigError {
         /// Byte offset in the trimmed token.
         position: usize,
     },
-    /// The token holds a character outside ASCII, e.g. `"abé"`.
+    /// The token holds a character outside ASCII, e.g. `"abé"` or a
+    /// leading no-break space (only ASCII whitespace is trimmed).
     #[error("token holds a non-ASCII character at byte {position}")]
     TokenNotAscii {
         /// Byte offset in the trimmed token.
         position: usize,
     },
+    /// The token holds a space inside it, e.g. `"ab cd"`; a token never
+    /// does, so this is a paste error.
+    #[error("token holds a space at byte {position}")]
+    TokenSpace {
+        /// Byte offset in the trimmed token.
+        position: usize,
+    },
+    /// The token starts with `Bearer `: the whole header value was given
+    /// instead of the token alone.
+    #[error("token starts with `Bearer `; give the token alone, without the scheme")]
+    TokenScheme,
     /// A count or duration that must be positive is zero, e.g. concurrency 0.
     #[error("{setting} must be greater than zero")]
     Zero {
@@ -67,7 +80,8 @@ pub enum ConfigError {
     },
     /// An agent id is not a UUID, e.g. `*` or `PC1`.
     #[error(
-        "invalid agent id `{input}`: expected a uuid such as `1589a98a-66b3-11ee-80d5-4f584c6f672d`"
+        "invalid agent id `{}`: expected a uuid such as `1589a98a-66b3-11ee-80d5-4f584c6f672d`",
+        escape_controls(.input)
     )]
     AgentId {
         /// The id as given.
@@ -106,6 +120,9 @@ impl fmt::Display for RedirectRefusal {
 }
 
 /// An error body the Platform sent as JSON: `{"message": ..., "help": ...}`.
+///
+/// The members are kept as sent; `Display` escapes control characters
+/// (`\u{1b}`, `\n`), so server text never drives a terminal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiMessage {
     /// What went wrong.
@@ -132,9 +149,9 @@ impl ApiMessage {
 
 impl fmt::Display for ApiMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        f.write_str(&escape_controls(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, " (help: {help})")?;
+            write!(f, " (help: {})", escape_controls(help))?;
         }
         Ok(())
     }
@@ -249,7 +266,7 @@ pub enum Error {
     },
 
     /// A redirect that was not followed.
-    #[error("`{method} {path}` answered {} with location `{location}`, not followed: {refusal}", status_text(*.status))]
+    #[error("`{method} {path}` answered {} with location `{}`, not followed: {refusal}", status_text(*.status), escape_controls(.location))]
     Redirect {
         /// Request method.
         method: Method,
@@ -370,8 +387,28 @@ fn body_suffix(body: &str) -> String {
     if line.is_empty() { " with an empty body".to_owned() } else { format!(": {line}") }
 }
 
-/// The body cut to `max` characters, whitespace runs and control characters
-/// folded to single spaces, so it fits in a one-line message.
+/// `text` with every control character (C0, DEL, C1) written as its Rust
+/// escape (`\u{1b}`, `\n`), so server-supplied text in a message can never
+/// move the cursor, recolour or clear a terminal, or start a new line.
+/// Everything else, non-ASCII included, is kept.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The body cut to `max` characters, whitespace runs folded to single
+/// spaces and other control characters escaped (`\u{1b}`), so it fits in a
+/// one-line message and holds no terminal escape sequence.
 pub(crate) fn one_line(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut pending_space = false;
@@ -380,7 +417,7 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        if c.is_whitespace() || c.is_control() {
+        if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
         }
@@ -388,7 +425,11 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
             out.push(' ');
             pending_space = false;
         }
-        out.push(c);
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -436,6 +477,22 @@ mod tests {
         check_line("  \n ", 10, "");
         check_line("<html>\n  <body>x</body>\n</html>\n", 100, "<html> <body>x</body> </html>");
         check_line("abcdef", 3, "abc…");
+        check_line("a\u{1b}[31mred\u{7}\r\nb", 100, "a\\u{1b}[31mred\\u{7} b");
+        check_line("\u{9b}2J\u{0}", 100, "\\u{9b}2J\\u{0}");
+    }
+
+    fn check_escape(text: &str, expected: &str) {
+        assert_eq!(escape_controls(text), expected, "text {text:?}");
+    }
+
+    #[test]
+    fn escapes() {
+        check_escape("", "");
+        check_escape("plain é 日本", "plain é 日本");
+        check_escape("bad \u{1b}[31mfilter", "bad \\u{1b}[31mfilter");
+        check_escape("a\nb\tc\rd", "a\\nb\\tc\\rd");
+        check_escape("\u{1b}]0;PWNED\u{7}", "\\u{1b}]0;PWNED\\u{7}");
+        check_escape("\u{7f}\u{85}\u{9b}", "\\u{7f}\\u{85}\\u{9b}");
     }
 
     fn check_api(body: &str, expected: Option<(&str, Option<&str>)>) {

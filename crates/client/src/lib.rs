@@ -33,7 +33,9 @@
 //! with a path prefix when the Platform sits behind a reverse proxy); the
 //! client appends `api/<ORG>/api/v1/`. A base whose path already ends with
 //! `api/<ORG>/api/v1` is taken as the full API base and used as it is, so
-//! pasting either form works.
+//! pasting either form works; one naming another organisation's API path is
+//! an error. The base's path is taken as already percent-encoded and kept
+//! byte for byte (`/a%20b/` is never sent as `/a%2520b/`).
 
 mod client;
 mod config;

@@ -10,7 +10,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiMessage, Error};
+use crate::error::{ApiMessage, BODY_KEEP, Error, escape_controls, keep_prefix};
 use crate::select::AgentId;
 
 /// One agent as listed by `GET agents/*` or fetched by `GET agents/<id>`.
@@ -80,6 +80,15 @@ pub enum Status {
     Error,
     /// Any other string, kept as sent.
     Other(String),
+    /// Not a status the server sent: the item could not be read as
+    /// `{"id": string, "status": string, ...}` (a member missing, `null` or
+    /// of another type, or the item not an object at all). The other items
+    /// of the answer are kept; for this one, [`AgentResult::error`] says
+    /// what is wrong and holds the item as sent, and [`AgentResult::id`] is
+    /// its `id` when that was a string (else empty). The command may well
+    /// have run on that agent: treat it as "unknown", neither success nor
+    /// failure. Spelt `malformed` by `as_str`.
+    Malformed,
 }
 
 impl Status {
@@ -89,6 +98,7 @@ impl Status {
             Status::Success => "success",
             Status::Error => "error",
             Status::Other(text) => text,
+            Status::Malformed => "malformed",
         }
     }
 }
@@ -141,6 +151,80 @@ pub struct AgentResult {
     /// Every other member, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl AgentResult {
+    /// Whether this item of the answer could not be read; see
+    /// [`Status::Malformed`].
+    pub fn is_malformed(&self) -> bool {
+        self.status == Status::Malformed
+    }
+
+    /// The entry for an item of a command's answer that is valid JSON but
+    /// not a readable result; `source` is why the typed decoding failed.
+    fn malformed(raw: &str, source: &serde_json::Error) -> AgentResult {
+        let value: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+        let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let message = malformed_reason(&value).unwrap_or_else(|| source.to_string());
+        let (mut kept, cut) = keep_prefix(raw.as_bytes(), BODY_KEEP);
+        if cut {
+            kept.push('…');
+        }
+        AgentResult {
+            id,
+            status: Status::Malformed,
+            error: Some(ItemError { message: Some(message), help: None, raw: kept }),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// What is wrong with an item that is not `{"id": string, "status":
+/// string}`; `None` when both are fine (another member failed).
+fn malformed_reason(value: &Value) -> Option<String> {
+    let Some(object) = value.as_object() else {
+        return Some(format!(
+            "expected an object with `id` and `status`, found {}",
+            describe(value)
+        ));
+    };
+    ["id", "status"].into_iter().find_map(|name| match object.get(name) {
+        None => Some(format!("expected a string `{name}`, found no `{name}` member")),
+        Some(Value::String(_)) => None,
+        Some(other) => Some(format!("expected a string `{name}`, found {}", describe(other))),
+    })
+}
+
+/// A JSON value named for a message: scalars as written, containers by kind.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => format!("`{value}`"),
+        Value::String(_) => "a string".to_owned(),
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// Decodes a command's answer, a JSON array of results, item by item.
+///
+/// Only an answer that is not a JSON array is an error. An item that is
+/// not a readable result becomes a [`Status::Malformed`] entry in its place,
+/// so one bad item never hides what the server did for the others.
+pub(crate) fn decode_results(body: &[u8]) -> Result<Vec<AgentResult>, serde_json::Error> {
+    // Every item well-formed, the usual case: one typed pass, as fast as
+    // before. Only an answer that fails it is split into items.
+    if let Ok(results) = serde_json::from_slice::<Vec<AgentResult>>(body) {
+        return Ok(results);
+    }
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let raw = item.get();
+            serde_json::from_str::<AgentResult>(raw)
+                .unwrap_or_else(|source| AgentResult::malformed(raw, &source))
+        })
+        .collect())
 }
 
 impl<'de> Deserialize<'de> for AgentResult {
@@ -212,7 +296,12 @@ impl<'de> Visitor<'de> for AgentResultVisitor {
 ///
 /// The server sends a string holding JSON (`"{\"message\":...,\"help\":...}"`);
 /// it is decoded into `message` and `help`. Anything else is kept in `raw`
-/// with `message` empty.
+/// with `message` empty. For a [`Status::Malformed`] item, `message` says
+/// what is wrong with the item and `raw` holds the item itself as sent (its
+/// first 2 KiB, then `…`).
+///
+/// The members are kept as sent; `Display` escapes control characters
+/// (`\u{1b}`, `\n`), so server text never drives a terminal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ItemError {
     /// What went wrong, when the member decoded.
@@ -251,13 +340,13 @@ impl fmt::Display for ItemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.message {
             Some(message) => {
-                f.write_str(message)?;
+                f.write_str(&escape_controls(message))?;
                 if let Some(help) = &self.help {
-                    write!(f, " (help: {help})")?;
+                    write!(f, " (help: {})", escape_controls(help))?;
                 }
                 Ok(())
             }
-            None => f.write_str(&self.raw),
+            None => f.write_str(&escape_controls(&self.raw)),
         }
     }
 }
@@ -275,7 +364,9 @@ pub struct IdOutcome {
 #[derive(Debug, Default)]
 pub struct Report {
     /// Every per-agent result the server returned, in answer order (for
-    /// many ids: in the order the ids were given).
+    /// many ids: in the order the ids were given). An item of an answer
+    /// that could not be read is here too, in its place, with
+    /// [`Status::Malformed`]; see [`Report::malformed`].
     pub results: Vec<AgentResult>,
     /// Ids whose request failed, each with its error (many-id commands
     /// only; a single request's failure is the command's `Err`).
@@ -286,8 +377,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The items of the answers that could not be read
+    /// ([`Status::Malformed`]), in answer order.
+    pub fn malformed(&self) -> impl Iterator<Item = &AgentResult> {
+        self.results.iter().filter(|r| r.is_malformed())
+    }
+
     /// Whether every request succeeded, every id was reported and every
-    /// result is `success`.
+    /// result is `success` (so a malformed item makes it false).
     pub fn all_succeeded(&self) -> bool {
         self.failures.is_empty()
             && self.unreported.is_empty()
@@ -368,6 +465,108 @@ mod tests {
             "invalid type: integer `7`, expected a status string",
         );
         check_bad_result(r#"["a","success"]"#, "invalid type: sequence, expected an object");
+    }
+
+    fn check_decode(body: &str, expected: &[(&str, &str, Option<&str>)]) {
+        let results = decode_results(body.as_bytes()).unwrap();
+        let got: Vec<(&str, &str, Option<&str>)> = results
+            .iter()
+            .map(|r| {
+                let message = r.error.as_ref().and_then(|e| e.message.as_deref());
+                (r.id.as_str(), r.status.as_str(), if r.is_malformed() { message } else { None })
+            })
+            .collect();
+        assert_eq!(got, expected, "{body}");
+        for result in results.iter().filter(|r| r.is_malformed()) {
+            let raw = &result.error.as_ref().unwrap().raw;
+            assert!(body.contains(raw.as_str()), "{body}: raw {raw}");
+        }
+    }
+
+    #[test]
+    fn malformed_items_are_kept_in_place() {
+        check_decode("[]", &[]);
+        check_decode(r#"[{"id":"a","status":"success"}]"#, &[("a", "success", None)]);
+        check_decode(
+            r#"[{"id":"a","status":"success"},{"id":"b"}]"#,
+            &[
+                ("a", "success", None),
+                ("b", "malformed", Some("expected a string `status`, found no `status` member")),
+            ],
+        );
+        check_decode(
+            r#"[{"status":"success"}, {"id":"c","status":"error","error":"x"}]"#,
+            &[
+                ("", "malformed", Some("expected a string `id`, found no `id` member")),
+                ("c", "error", None),
+            ],
+        );
+        check_decode(
+            r#"[{"id":"a","status":null}]"#,
+            &[("a", "malformed", Some("expected a string `status`, found `null`"))],
+        );
+        check_decode(
+            r#"[{"id":7,"status":"success"}]"#,
+            &[("", "malformed", Some("expected a string `id`, found `7`"))],
+        );
+        check_decode(
+            r#"[{"id":"a","status":["success"]}]"#,
+            &[("a", "malformed", Some("expected a string `status`, found an array"))],
+        );
+        check_decode(
+            r#"[5, "x", null, [], {"id":"d","status":"success"}]"#,
+            &[
+                ("", "malformed", Some("expected an object with `id` and `status`, found `5`")),
+                (
+                    "",
+                    "malformed",
+                    Some("expected an object with `id` and `status`, found a string"),
+                ),
+                ("", "malformed", Some("expected an object with `id` and `status`, found `null`")),
+                (
+                    "",
+                    "malformed",
+                    Some("expected an object with `id` and `status`, found an array"),
+                ),
+                ("d", "success", None),
+            ],
+        );
+    }
+
+    fn check_bad_answer(body: &str, expected: &str) {
+        let error = decode_results(body.as_bytes()).unwrap_err();
+        assert!(error.to_string().starts_with(expected), "{body}: {error}");
+    }
+
+    #[test]
+    fn answers_that_are_not_arrays_are_errors() {
+        check_bad_answer(
+            r#"{"id":"a","status":"success"}"#,
+            "invalid type: map, expected a sequence",
+        );
+        check_bad_answer(r#"[{"id":"a","status":"success"}"#, "EOF while parsing a list");
+        check_bad_answer("<html>", "expected value");
+        check_bad_answer("", "EOF while parsing a value");
+    }
+
+    #[test]
+    fn a_long_malformed_item_is_cut() {
+        let body = format!(r#"[{{"id":"a","pad":"{}"}}]"#, "é".repeat(3000));
+        let results = decode_results(body.as_bytes()).unwrap();
+        let raw = &results[0].error.as_ref().unwrap().raw;
+        assert!(raw.ends_with('…') && raw.len() <= BODY_KEEP + '…'.len_utf8(), "{}", raw.len());
+    }
+
+    #[test]
+    fn item_error_display_escapes_control_characters() {
+        let error = ItemError {
+            message: Some("bad \u{1b}[2Jthing\nFAKE".into()),
+            help: Some("\u{7}".into()),
+            raw: String::new(),
+        };
+        assert_eq!(error.to_string(), "bad \\u{1b}[2Jthing\\nFAKE (help: \\u{7})");
+        let raw = ItemError { message: None, help: None, raw: "\u{9b}31m".into() };
+        assert_eq!(raw.to_string(), "\\u{9b}31m");
     }
 
     #[test]

@@ -179,3 +179,59 @@ async fn command_urls_are_the_urls_sent() {
     .collect();
     assert_eq!(sent, expected);
 }
+
+#[tokio::test]
+async fn an_encoded_base_path_is_not_encoded_again() {
+    let id = nxlog_client::AgentId::parse("1589a98a-66b3-11ee-80d5-4f584c6f672d").unwrap();
+    for (prefix, expected) in [
+        ("/a b/", "/a%20b/"),
+        ("/a%20b/", "/a%20b/"),
+        ("/a%2Fb/", "/a%2Fb/"),
+        ("/a%25b", "/a%25b/"),
+        ("/gw/日本/", "/gw/%E6%97%A5%E6%9C%AC/"),
+        ("/a%20b/api/demo/api/v1/", "/a%20b/"),
+    ] {
+        let server =
+            Recorder::spawn(|seen| ok_json(if seen.path.ends_with("/count") { "0" } else { "[]" }))
+                .await;
+        let client = support::client(&format!("{}{prefix}", server.base()));
+        let api = format!("{expected}api/demo/api/v1/");
+        assert_eq!(client.api_base().path(), api, "{prefix}");
+
+        client.count(&Selector::All).await.unwrap();
+        client.list_all(&Selector::All).await.unwrap();
+        client.renew(&Target::all()).await.unwrap();
+        client.files_sync(&Target::Id(id.clone())).await.unwrap();
+        let paths: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+        assert_eq!(
+            paths,
+            [
+                format!("{api}agents/*/count"),
+                format!("{api}agents/*"),
+                format!("{api}agents/*/certificate/renew"),
+                format!("{api}agents/{id}/files-sync"),
+            ],
+            "{prefix}"
+        );
+        assert!(paths.iter().all(|p| !p.contains("%25") || prefix.contains("%25")), "{paths:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_base_url_naming_another_organisation_is_refused() {
+    for base in ["http://127.0.0.1:9/api/other/api/v1/", "http://127.0.0.1:9/gw/api/other/api/v1"] {
+        let error = support::config(base, support::RW).build().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "invalid base url `{base}`: expected the api path of organisation `demo`, found that of `other`; \
+                 give the platform base or the matching organisation"
+            )
+        );
+    }
+    // The full API base of the right organisation is used as it is.
+    let emu = support::emulator(2).await;
+    let client = support::client(&emu.api_base());
+    assert_eq!(client.api_base().as_str(), emu.api_base());
+    assert_eq!(client.count(&Selector::All).await.unwrap(), 2);
+}

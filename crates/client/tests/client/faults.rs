@@ -194,3 +194,84 @@ async fn a_long_error_body_is_kept_up_to_two_kibibytes() {
     assert!(body.len() <= 2048 && body.len() >= 2046, "{}", body.len());
     assert!(error.to_string().chars().count() < 400, "the message stays one short line");
 }
+
+#[tokio::test]
+async fn server_text_in_errors_has_control_characters_escaped() {
+    let server = Recorder::spawn(|seen| {
+        let path = seen.path.as_str();
+        if path.ends_with("/count") {
+            answer(
+                400,
+                &[],
+                r#"{"message":"bad \u001b[31mfilter\r\nFAKE","help":"see \u001b]0;PWNED\u0007"}"#,
+            )
+        } else if path.ends_with("/files-sync") {
+            answer(401, &[], r#"{"message":"who \u009b2J"}"#)
+        } else if seen.method == "POST" {
+            // A `Location` with obs-text bytes that decode to U+009B (CSI).
+            let mut response = answer(307, &[], "");
+            let location = axum::http::HeaderValue::from_bytes(b"/x\xc2\x9b2J").unwrap();
+            response.headers_mut().insert("location", location);
+            response
+        } else {
+            answer(502, &[], "<html>\u{1b}[2J\u{7}oops\u{0}</html>")
+        }
+    })
+    .await;
+    let client = Client::new(
+        support::config(&server.base(), support::RW).retry(RetryPolicy::none()).build().unwrap(),
+    )
+    .unwrap();
+
+    let api = client.count(&Selector::All).await.unwrap_err();
+    let html = client.list_all(&Selector::All).await.unwrap_err();
+    let redirect = client.renew(&Target::all()).await.unwrap_err();
+    let auth = client.files_sync(&Target::all()).await.unwrap_err();
+
+    assert_eq!(
+        api.to_string(),
+        "`GET /api/demo/api/v1/agents/*/count` failed with 400 bad request: \
+         bad \\u{1b}[31mfilter\\r\\nFAKE (help: see \\u{1b}]0;PWNED\\u{7})"
+    );
+    assert_eq!(
+        html.to_string(),
+        "`GET /api/demo/api/v1/agents/*` answered 502 bad gateway: <html>\\u{1b}[2J\\u{7}oops\\u{0}</html>"
+    );
+    assert_eq!(
+        redirect.to_string(),
+        "`POST /api/demo/api/v1/agents/*/certificate/renew` answered 307 temporary redirect \
+         with location `/x\\u{9b}2J`, not followed: commands never follow redirects"
+    );
+    assert_eq!(
+        auth.to_string(),
+        "the platform did not accept the token for `POST /api/demo/api/v1/agents/*/files-sync` \
+         (401 unauthorized): who \\u{9b}2J"
+    );
+    for error in [&api, &html, &redirect, &auth] {
+        assert!(!error.to_string().chars().any(char::is_control), "{error}");
+    }
+    // The typed fields keep the text as sent.
+    let Error::Api { message, .. } = &api else { panic!("{api:?}") };
+    assert_eq!(message.message, "bad \u{1b}[31mfilter\r\nFAKE");
+    let Error::Redirect { location, .. } = &redirect else { panic!("{redirect:?}") };
+    assert_eq!(location, "/x\u{9b}2J");
+}
+
+#[tokio::test]
+async fn item_errors_in_a_command_answer_display_escaped() {
+    let server = Recorder::spawn(|_| {
+        support::ok_json(
+            r#"[{"id":"a","status":"error","error":"{\"message\":\"off\\u001b[2Jline\",\"help\":\"\\u0007\"}"},
+                {"id":"b","status":"error","error":"raw \u001b]0;t\u0007"}]"#,
+        )
+    })
+    .await;
+    let report = support::client(&server.base()).renew(&Target::all()).await.unwrap();
+    let shown: Vec<String> =
+        report.results.iter().map(|r| r.error.as_ref().unwrap().to_string()).collect();
+    assert_eq!(shown, ["off\\u{1b}[2Jline (help: \\u{7})", "raw \\u{1b}]0;t\\u{7}"]);
+    assert_eq!(
+        report.results[0].error.as_ref().unwrap().message.as_deref(),
+        Some("off\u{1b}[2Jline")
+    );
+}

@@ -404,3 +404,94 @@ async fn many_ids_run_at_most_the_configured_concurrency() {
     }
     server.abort();
 }
+
+const ID1: &str = "2f1f0c8e-8a3b-4c55-9a43-0b6f5f3f5e01";
+const ID2: &str = "2f1f0c8e-8a3b-4c55-9a43-0b6f5f3f5e02";
+const ID3: &str = "2f1f0c8e-8a3b-4c55-9a43-0b6f5f3f5e03";
+
+/// `id status message` for each result, and the raw item for malformed ones.
+fn rows(results: &[nxlog_client::AgentResult]) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| match (&r.error, r.is_malformed()) {
+            (Some(e), true) => format!("{} {} {} | {}", r.id, r.status, e, e.raw),
+            (e, _) => format!(
+                "{} {} {}",
+                r.id,
+                r.status,
+                e.as_ref().map(|e| e.to_string()).unwrap_or_default()
+            ),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_malformed_item_does_not_discard_the_rest_of_a_command_answer() {
+    let body = format!(
+        r#"[{{"id":"{ID1}","status":"success"}},{{"id":"{ID2}"}},{{"status":"success"}},{{"id":"{ID3}","status":null}},5]"#
+    );
+    let server = Recorder::spawn(move |_| ok_json(&body)).await;
+    let client = support::client(&server.base());
+    for command in [Command::Renew, Command::FilesSync] {
+        let report = client.run(command, &Target::Select(filter("(hostname=PC1)"))).await.unwrap();
+        assert_eq!(
+            rows(&report.results),
+            [
+                format!("{ID1} success "),
+                format!(
+                    "{ID2} malformed expected a string `status`, found no `status` member | {{\"id\":\"{ID2}\"}}"
+                ),
+                " malformed expected a string `id`, found no `id` member | {\"status\":\"success\"}"
+                    .to_owned(),
+                format!(
+                    "{ID3} malformed expected a string `status`, found `null` | {{\"id\":\"{ID3}\",\"status\":null}}"
+                ),
+                " malformed expected an object with `id` and `status`, found `5` | 5".to_owned(),
+            ]
+        );
+        assert_eq!(report.malformed().count(), 4);
+        assert_eq!(report.results[1].status, Status::Malformed);
+        assert!(report.failures.is_empty() && report.unreported.is_empty());
+        assert!(!report.all_succeeded());
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_answer_for_one_id_of_many_names_that_id_not_a_failure() {
+    // Each id's request is answered for that id; the second one's item has
+    // no status, the third one's answer is not an object.
+    let server = Recorder::spawn(|seen| {
+        let id = seen.path.split('/').nth(6).unwrap_or_default().to_owned();
+        if id == ID2 {
+            ok_json(&format!(r#"[{{"id":"{id}","status":null}}]"#))
+        } else if id == ID3 {
+            ok_json(r#"["renewed"]"#)
+        } else {
+            ok_json(&format!(r#"[{{"id":"{id}","status":"success"}}]"#))
+        }
+    })
+    .await;
+    let ids: Vec<AgentId> = [ID1, ID2, ID3].iter().map(|id| AgentId::parse(id).unwrap()).collect();
+    let report = support::client(&server.base()).renew(&Target::Ids(ids.clone())).await.unwrap();
+    assert_eq!(
+        rows(&report.results),
+        [
+            format!("{ID1} success "),
+            format!(
+                "{ID2} malformed expected a string `status`, found `null` | {{\"id\":\"{ID2}\",\"status\":null}}"
+            ),
+            " malformed expected an object with `id` and `status`, found a string | \"renewed\""
+                .to_owned(),
+        ]
+    );
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.unreported, vec![ids[2].clone()], "an item without an id names no id");
+    assert!(!report.all_succeeded());
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_an_array_is_still_a_decode_error() {
+    let server = Recorder::spawn(|_| ok_json(r#"{"id":"x","status":"success"}"#)).await;
+    let error = support::client(&server.base()).renew(&Target::all()).await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+}

@@ -74,16 +74,39 @@ async fn b38_no_double_encoding_with_a_base_query_and_a_retry() {
     let expected = "%28path%3D%22a%20b%22%29";
     assert_eq!(filter_param(&sent_query(input).await), expected);
 
+    // Against the emulator (which takes no other query parameter): the
+    // retried request carries the same, once-encoded filter.
     let emu = support::emulator(3).await;
     emu.inject(Fault::status(503).times(1));
-    let base = format!("{}/?tenant=x%20y", emu.base_url());
-    let client = support::client(&base);
+    let client = support::client(&emu.base_url());
     client.count(&Selector::raw_filter_unchecked(input.to_owned())).await.unwrap();
     client.renew(&Target::Select(Selector::raw_filter_unchecked(input.to_owned()))).await.unwrap();
-
     let requests = emu.requests();
     assert_eq!(requests.len(), 3, "503, its retry, the renew");
     for request in &requests {
+        assert_eq!(request.query.as_deref(), Some(format!("filter={expected}").as_str()));
+    }
+
+    // With a query on the base URL (a gateway's routing key), against a
+    // server that answers the first request 503.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let server = Recorder::spawn(move |seen| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            answer(503, &[], "")
+        } else if seen.method == "POST" {
+            ok_json("[]")
+        } else {
+            ok_json("0")
+        }
+    })
+    .await;
+    let client = support::client(&format!("{}/?tenant=x%20y", server.base()));
+    client.count(&Selector::raw_filter_unchecked(input.to_owned())).await.unwrap();
+    client.renew(&Target::Select(Selector::raw_filter_unchecked(input.to_owned()))).await.unwrap();
+
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3, "503, its retry, the renew");
+    for request in &seen {
         let query = request.query.as_deref().unwrap();
         assert_eq!(query, format!("tenant=x%20y&filter={expected}"));
         assert!(!query.contains("%25"), "{query}");

@@ -29,6 +29,26 @@ fn bad_tokens_are_refused_before_any_request() {
 }
 
 #[tokio::test]
+async fn a_token_with_an_inner_space_or_a_unicode_space_is_refused_before_any_request() {
+    check_refused("secret rw", "token holds a space at byte 6");
+    check_refused("  secret rw\n", "token holds a space at byte 6");
+    check_refused("\u{a0}secret", "token holds a non-ASCII character at byte 0");
+    check_refused("secret\u{a0}\n", "token holds a non-ASCII character at byte 6");
+    check_refused("\u{feff}secret", "token holds a non-ASCII character at byte 0");
+    check_refused("sec\u{7f}ret", "token holds a control character at byte 3");
+    check_refused(
+        "Bearer secret",
+        "token starts with `Bearer `; give the token alone, without the scheme",
+    );
+    // Nothing reached the server for any of them.
+    let server = Recorder::spawn(|_| ok_json("0")).await;
+    for token in ["secret rw", "\u{a0}secret", "Bearer secret"] {
+        assert!(build(&server.base(), token).is_err());
+    }
+    assert!(server.seen().is_empty());
+}
+
+#[tokio::test]
 async fn the_token_is_trimmed_and_sent_as_a_bearer_header() {
     let server = Recorder::spawn(|_| ok_json("0")).await;
     let client = build(&server.base(), "  tok123\r\n").unwrap();
