@@ -11,17 +11,28 @@ use crate::filter::{Cmp, Node, Val};
 use crate::schema::{self, FieldType};
 use crate::{Error, ErrorKind, Filter, Span, parser, timestamp};
 
+/// The hard maximum of [`Options::max_depth`]: the deepest nesting that
+/// parsing, printing, compiling and matching are known to survive on a
+/// 2 MiB thread (the size of a tokio worker's stack) in a debug build.
+/// Measured: the deepest inputs allowed need about 1.5 MiB there, the
+/// parser's recursion through nested parentheses being the deepest part.
+pub const MAX_DEPTH: usize = 256;
+
 /// How to parse and check a filter, including the limits that bound the
 /// work a filter can cause.
 ///
 /// # Limits
 ///
 /// - [`max_len`](Options::max_len): the longest input accepted, in bytes;
-///   default 64 KiB (65 536). Checked before parsing.
+///   default 64 KiB (65 536). Checked before parsing, and again on the
+///   canonical text once the filter is normalised (which can be longer:
+///   `a<now` prints as `a lt "2026-01-01T00:00:00Z"`), so that every
+///   accepted filter's canonical text parses again with the same options.
 /// - [`max_depth`](Options::max_depth): how deeply parentheses and `not`
-///   may nest, counted together; default 256. Checked while parsing, so a
-///   hostile input such as 100 000 `(` stops with an error at the first
-///   `(` beyond the limit instead of exhausting the stack. The pair of
+///   may nest, each `(` and each `not` one level; default and hard
+///   maximum [`MAX_DEPTH`] (256). Checked while parsing, so a hostile
+///   input such as 100 000 `(` stops with an error at the first `(`
+///   beyond the limit instead of exhausting the stack. A pair of
 ///   parentheses around the whole filter is not counted, so the canonical
 ///   text of a parsed filter (which adds that pair) always parses again.
 ///
@@ -46,7 +57,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { strict: false, now: None, max_len: 64 * 1024, max_depth: 256 }
+        Options { strict: false, now: None, max_len: 64 * 1024, max_depth: MAX_DEPTH }
     }
 }
 
@@ -69,15 +80,18 @@ impl Options {
         self
     }
 
-    /// The longest input accepted, in bytes.
+    /// The longest input accepted, in bytes; the canonical text of an
+    /// accepted filter is no longer either.
     pub fn max_len(mut self, bytes: usize) -> Options {
         self.max_len = bytes;
         self
     }
 
-    /// How deeply parentheses and `not` may nest.
+    /// How deeply parentheses and `not` may nest; values above
+    /// [`MAX_DEPTH`] are lowered to it, since deeper trees can exhaust a
+    /// small thread stack.
     pub fn max_depth(mut self, depth: usize) -> Options {
-        self.max_depth = depth;
+        self.max_depth = depth.min(MAX_DEPTH);
         self
     }
 
@@ -87,8 +101,10 @@ impl Options {
             let kind = ErrorKind::TooLong { len: input.len(), max: self.max_len };
             return Err(Error::new(kind, Span::new(self.max_len, input.len()), input));
         }
-
-        let expr = parser::parse(input, self.max_depth)?;
+        if let Some((at, found, in_quotes)) = parser::invalid_char(input) {
+            let kind = ErrorKind::InvalidCharacter { found, in_quotes };
+            return Err(Error::new(kind, Span::new(at, at + found.len_utf8()), input));
+        }
 
         let mut stage = Check {
             input,
@@ -96,8 +112,37 @@ impl Options {
             now: self.now.unwrap_or_else(Utc::now),
             warnings: Vec::new(),
         };
-        let node = stage.expr(&expr)?;
-        Ok(Checked { filter: Filter { node }, warnings: stage.warnings })
+
+        // The common shape is checked while it is read, with no syntax
+        // tree in between; anything else is parsed in full, then checked.
+        let mut direct = Direct { check: &mut stage, error: None };
+        let node = match parser::simple_with(input, &mut direct) {
+            Some(_) if direct.error.is_some() => return Err(direct.error.take().expect("checked")),
+            Some(node) => node,
+            None => {
+                stage.warnings.clear();
+                let expr = parser::parse_full(input, self.max_depth)?;
+                stage.expr(&expr)?
+            }
+        };
+        let filter = Filter { node };
+        // The canonical text is at most ten times the input plus the outer
+        // pair (a comparison's value grows at most tenfold, from `now` to a
+        // 30-byte instant; operators, spaces and quotes add at most nine
+        // bytes to a comparison of at least three), so short inputs need
+        // no count. Debug builds count anyway and check the bound.
+        let is_short = input.len().saturating_mul(10).saturating_add(2) <= self.max_len;
+        if is_short && !cfg!(debug_assertions) {
+            return Ok(Checked { filter, warnings: stage.warnings });
+        }
+        let len = filter.canonical_len();
+        debug_assert!(len <= input.len() * 10 + 2, "canonical text of {input:?} is {len} bytes");
+        if len > self.max_len {
+            let kind =
+                ErrorKind::CanonicalTooLong { len, input_len: input.len(), max: self.max_len };
+            return Err(Error::new(kind, Span::new(0, input.len()), input));
+        }
+        Ok(Checked { filter, warnings: stage.warnings })
     }
 }
 
@@ -230,6 +275,39 @@ impl Check<'_> {
     fn error(&self, kind: ErrorKind, span: Span) -> Error {
         Error::new(kind, span, self.input)
     }
+}
+
+/// Checks each comparison as the one-pass reader finds it, building the
+/// normalised tree. Only the first error is kept, and returned once the
+/// reader has taken the whole input; if it does not, the caller throws
+/// everything away and parses in full, so that a syntax error later in
+/// the input still comes first, as it does there.
+struct Direct<'c, 'a> {
+    check: &'c mut Check<'a>,
+    error: Option<Error>,
+}
+
+impl<'i> parser::Build<'i> for Direct<'_, '_> {
+    type Node = Node;
+
+    fn comparison(&mut self, cmp: Comparison<'i>) -> Node {
+        if self.error.is_none() {
+            match self.check.comparison(&cmp) {
+                Ok(cmp) => return Node::Cmp(cmp),
+                Err(error) => self.error = Some(error),
+            }
+        }
+        // A placeholder; the tree is dropped with the error.
+        Node::And(Vec::new())
+    }
+
+    /// The reader's lists never hold a list of their own kind, so there
+    /// is nothing to flatten.
+    fn list(&mut self, is_and: bool, terms: Vec<Node>, _span: Span) -> Node {
+        if is_and { Node::And(terms) } else { Node::Or(terms) }
+    }
+
+    fn group(&mut self, _node: &mut Node, _span: Span) {}
 }
 
 /// Whether `text` is a UUID in the 8-4-4-4-12 hex form, any letter case.
@@ -365,6 +443,60 @@ mod tests {
         check_err("(id='')", "invalid-uuid", (4, 6), "invalid uuid");
     }
 
+    /// The checked tree the slow route gives: the grammar functions, then
+    /// the checks over the syntax tree.
+    fn by_full_parse(input: &str) -> Result<Checked, Error> {
+        let options = options();
+        let mut stage = Check {
+            input,
+            strict: options.strict,
+            now: options.now.expect("fixed clock"),
+            warnings: Vec::new(),
+        };
+        let expr = parser::parse_full(input, options.max_depth)?;
+        let node = stage.expr(&expr)?;
+        Ok(Checked { filter: Filter { node }, warnings: stage.warnings })
+    }
+
+    fn same_as_full_parse(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let show = |r: Result<Checked, Error>| r.map_err(|e| (e.to_string(), e.span()));
+        proptest::prop_assert_eq!(
+            show(options().parse(input)),
+            show(by_full_parse(input)),
+            "{:?}",
+            input
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn one_pass_route_checks_as_the_full_parse() {
+        for input in [
+            "(hostname=PC1)",
+            "(hostnme=PC1 or hostname=PC2)",
+            "(certificate/not-after lt yesterday or (a=1",
+            "(certificate/not-after lt yesterday or a=1)",
+            "(id=42 and hostname lt x)",
+            "(os lt linux) and x=",
+            "(certificate/not-after lt '2024-09-22 00:00:00 UTC' and id like '1589%')",
+        ] {
+            same_as_full_parse(input).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(1000))]
+
+        /// Checking while reading gives the result of checking after a
+        /// full parse: the same filter and warnings, or the same error.
+        #[test]
+        fn one_pass_route_agrees_with_the_full_parse(
+            input in r#"[ (]{0,1}(hostname|hostnme|id|os|certificate/not-after|certificate/notAfter) ?(=|!=|lt|LIKE|ge| ) ?('2024-09-22 00:00:00 UTC'|now-7d|PC%|1589A98A-66B3-11EE-80D5-4F584C6F672D|x\(|"a b")( (and|or|OR) (hostname|os|certificate/not-before) ?(=|lt|<) ?(PC1|now|'x y'|)){0,3}[ )]{0,2}"#
+        ) {
+            same_as_full_parse(&input)?;
+        }
+    }
+
     #[test]
     fn strict_mode_rejects_unknown_fields() {
         let err = options()
@@ -383,7 +515,14 @@ mod tests {
     fn limits() {
         let err = options().max_len(4).parse("(a=1)").unwrap_err();
         assert_eq!((err.kind().code(), err.span()), ("input-too-long", Span::new(4, 5)));
-        assert!(options().max_len(5).parse("(a=1)").is_ok());
+        // The canonical text `(a = "1")` is 9 bytes.
+        assert!(options().max_len(9).parse("(a=1)").is_ok());
+        let err = options().max_len(8).parse("(a=1)").unwrap_err();
+        assert_eq!((err.kind().code(), err.span()), ("canonical-too-long", Span::new(0, 5)));
+        assert_eq!(
+            err.to_string(),
+            "filter too long once normalised: expected at most 8 bytes of canonical text, found 9 (from 5 bytes of input)"
+        );
         // The pair around the whole filter does not count.
         assert!(options().max_depth(1).parse("((a=1))").is_ok());
         let err = options().max_depth(1).parse("(((a=1)))").unwrap_err();
@@ -391,5 +530,14 @@ mod tests {
         assert!(options().max_depth(1).parse("(not a=1)").is_ok());
         let err = options().max_depth(1).parse("(not not a=1)").unwrap_err();
         assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(5, 8)));
+        // `max_depth` can lower the hard maximum, never raise it.
+        let nots = |n: usize| format!("{}a=1", "not ".repeat(n));
+        let deep = options().max_depth(usize::MAX).max_len(1 << 20);
+        assert!(deep.parse(&nots(MAX_DEPTH)).is_ok());
+        let err = deep.parse(&nots(MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "nesting too deep: expected at most 256 levels of parentheses and `not` (a pair around the whole filter not counted), found 257"
+        );
     }
 }

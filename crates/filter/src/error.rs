@@ -66,7 +66,11 @@ pub enum ErrorKind {
         operator: String,
     },
     /// A bare value runs into a parenthesis: `(cn=Doe(x))`.
-    UnquotedParen,
+    UnquotedParen {
+        /// The comparison with its value quoted, as the user should write
+        /// it: `cn="Doe(x)"`.
+        suggestion: String,
+    },
     /// Symbolic logic, which the language spells with words: `(a=1) && (b=2)`,
     /// `!(a=1)`, `(&(a=1)(b=2))`.
     SymbolicLogic {
@@ -78,6 +82,35 @@ pub enum ErrorKind {
     /// A field path that is not `segment/segment...` with segments of
     /// letters, digits, `_` and `-` starting with a letter: `(a//b=1)`.
     InvalidPath,
+    /// A path segment that is a keyword (`and`, `or`, `not`, any letter
+    /// case), which the canonical text could not print unambiguously:
+    /// `(not<now)`, `(a/OR=1)`.
+    KeywordPath {
+        /// The segment as written.
+        keyword: String,
+    },
+    /// A character no filter should hold: a control character (C0, DEL
+    /// or C1) other than tab, line feed and carriage return between
+    /// tokens, any control character inside a quoted value, a byte order
+    /// mark, or whitespace other than ASCII outside a quoted value:
+    /// `(hostname=a\u{1b}b)`, `(hostname=\u{a0}PC1)`.
+    InvalidCharacter {
+        /// The character.
+        found: char,
+        /// Whether it is inside a quoted value.
+        in_quotes: bool,
+    },
+    /// The canonical text of the filter would be longer than
+    /// `Options::max_len`, so it could not be parsed back with the same
+    /// options: `(a<now)` repeated until the input nears the limit.
+    CanonicalTooLong {
+        /// Length of the canonical text in bytes.
+        len: usize,
+        /// Length of the input in bytes.
+        input_len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
     /// The input is longer than `Options::max_len`.
     TooLong {
         /// Length of the input in bytes.
@@ -85,10 +118,11 @@ pub enum ErrorKind {
         /// The limit in bytes.
         max: usize,
     },
-    /// Parentheses and `not` nest deeper than `Options::max_depth`:
-    /// `(` repeated 300 times, then `a=1`, then `)` 300 times.
+    /// Parentheses and `not` nest deeper than `Options::max_depth` (at
+    /// most [`MAX_DEPTH`](crate::MAX_DEPTH)): `(` repeated 300 times, then
+    /// `a=1`, then `)` 300 times.
     TooDeep {
-        /// The limit.
+        /// The limit in force.
         max: usize,
     },
     /// A field the schema does not know, in strict mode: `(hostnme=PC1)`.
@@ -136,9 +170,12 @@ impl ErrorKind {
             ErrorKind::UnterminatedString { .. } => "unterminated-string",
             ErrorKind::InvalidEscape { .. } => "invalid-escape",
             ErrorKind::MissingValue { .. } => "missing-value",
-            ErrorKind::UnquotedParen => "unquoted-paren",
+            ErrorKind::UnquotedParen { .. } => "unquoted-paren",
             ErrorKind::SymbolicLogic { .. } => "symbolic-logic",
             ErrorKind::InvalidPath => "invalid-path",
+            ErrorKind::KeywordPath { .. } => "keyword-path",
+            ErrorKind::InvalidCharacter { .. } => "invalid-character",
+            ErrorKind::CanonicalTooLong { .. } => "canonical-too-long",
             ErrorKind::TooLong { .. } => "input-too-long",
             ErrorKind::TooDeep { .. } => "nesting-too-deep",
             ErrorKind::UnknownField { .. } => "unknown-field",
@@ -176,8 +213,9 @@ impl fmt::Display for ErrorKind {
                 f,
                 "missing value after `{operator}`: expected a value, found none (write `\"\"` for an empty string)"
             ),
-            ErrorKind::UnquotedParen => f.write_str(
-                "parentheses in a value must be quoted: expected a quoted value such as `\"Doe(x)\"`, found `(`",
+            ErrorKind::UnquotedParen { suggestion } => write!(
+                f,
+                "parentheses in a value must be quoted: expected a quoted value such as `{suggestion}`, found `(`"
             ),
             ErrorKind::SymbolicLogic { found, use_instead } => write!(
                 f,
@@ -186,12 +224,30 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidPath => f.write_str(
                 "invalid field path: expected segments of letters, digits, `_` and `-` starting with a letter, joined by `/`",
             ),
+            ErrorKind::KeywordPath { keyword } => write!(
+                f,
+                "invalid field path: `and`, `or` and `not` are keywords: expected a field name, found `{keyword}`"
+            ),
+            ErrorKind::InvalidCharacter { found, in_quotes } => {
+                let expected = match (char_class(*found), in_quotes) {
+                    (CharClass::Whitespace, _) => "a plain space",
+                    (CharClass::ByteOrderMark, _) => "text without a byte order mark",
+                    (_, true) => "a printable character in a quoted value",
+                    (_, false) => "a printable character",
+                };
+                write!(f, "invalid character: expected {expected}, found {}", char_name(*found))
+            }
+            ErrorKind::CanonicalTooLong { len, input_len, max } => write!(
+                f,
+                "filter too long once normalised: expected at most {max} bytes of canonical text, found {len} (from {input_len} bytes of input)"
+            ),
             ErrorKind::TooLong { len, max } => {
                 write!(f, "input too long: expected at most {max} bytes, found {len}")
             }
             ErrorKind::TooDeep { max } => write!(
                 f,
-                "nesting too deep: expected at most {max} levels of parentheses and `not`, found more"
+                "nesting too deep: expected at most {max} levels of parentheses and `not` (a pair around the whole filter not counted), found {}",
+                max + 1
             ),
             ErrorKind::UnknownField { path, suggestion } => {
                 write!(f, "unknown field `{path}`")?;
@@ -213,6 +269,49 @@ impl fmt::Display for ErrorKind {
             }
         }
     }
+}
+
+/// What kind of character an [`ErrorKind::InvalidCharacter`] holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CharClass {
+    /// A printable character, allowed everywhere a value may be.
+    Printable,
+    /// C0 (including tab, line feed and carriage return), DEL or C1.
+    Control,
+    /// Whitespace other than ASCII, such as U+00A0.
+    Whitespace,
+    /// U+FEFF.
+    ByteOrderMark,
+}
+
+pub(crate) fn char_class(c: char) -> CharClass {
+    if c.is_control() {
+        CharClass::Control
+    } else if c == '\u{feff}' {
+        CharClass::ByteOrderMark
+    } else if c.is_whitespace() && !c.is_ascii() {
+        CharClass::Whitespace
+    } else {
+        CharClass::Printable
+    }
+}
+
+/// The character for a message: its name where it has a common one, and
+/// always its code point, since it may be invisible: `non-breaking space
+/// U+00A0`, `control character U+001B`.
+fn char_name(c: char) -> String {
+    let name = match (c, char_class(c)) {
+        ('\u{a0}', _) => "non-breaking space",
+        ('\u{202f}', _) => "narrow non-breaking space",
+        ('\u{2028}', _) => "line separator",
+        ('\u{2029}', _) => "paragraph separator",
+        ('\u{3000}', _) => "ideographic space",
+        (_, CharClass::Whitespace) => "whitespace",
+        (_, CharClass::ByteOrderMark) => "byte order mark",
+        (_, CharClass::Control) => "control character",
+        (_, CharClass::Printable) => "character",
+    };
+    format!("{name} U+{:04X}", u32::from(c))
 }
 
 /// A filter that could not be parsed or checked: what, where, and the
@@ -295,7 +394,11 @@ impl std::error::Error for Error {}
 /// ```
 ///
 /// `^` marks every character of the span on its first line; an empty
-/// span gets one `^`.
+/// span gets one `^`. Carets are placed by display width, so they stay
+/// under the right character after wide (CJK, emoji) text. A line longer
+/// than 120 characters is cut to a window of 40 characters on each side
+/// of the marked text (itself cut to 40 characters), with `…` where text
+/// was left out.
 #[derive(Debug, Clone, Copy)]
 pub struct Render<'a>(pub &'a Error);
 
@@ -308,25 +411,69 @@ impl fmt::Display for Render<'_> {
         let line_end = input[line_start..].find('\n').map_or(input.len(), |i| line_start + i);
         let line = input[line_start..line_end].trim_end_matches('\r');
 
-        // Count the marked characters on this line only; a span that
-        // crosses a line break is marked up to the end of its first line.
-        let marked_end = err.span.end.min(line_start + line.len()).max(err.span.start);
-        let width = input[err.span.start..marked_end].chars().count().max(1);
+        // Mark the span on this line only; a span that crosses a line
+        // break is marked up to the end of its first line.
+        let line_end = line_start + line.len();
+        let start = err.span.start.min(line_end);
+        let marked_end = err.span.end.min(line_end).max(start);
+        let is_long = line.chars().nth(WHOLE_LINE).is_some();
+        let window = if is_long { (CONTEXT, MAX_MARKED) } else { (WHOLE_LINE, WHOLE_LINE) };
+        let (before, cut_left) = last_chars(&input[line_start..start], window.0);
+        let (marked, cut_marked) = first_chars(&input[start..marked_end], window.1);
+        let (after, cut_right) = if cut_marked {
+            ("", true)
+        } else {
+            first_chars(&input[marked_end..line_end], window.0)
+        };
+        let left = if cut_left { "…" } else { "" };
+        let right = if cut_right { "…" } else { "" };
+        let shown = format!("{left}{before}{marked}{after}{right}");
+        let pad = width(left) + width(before);
+        let carets = width(marked).max(1);
 
         let gutter = line_no.to_string().len();
-        let pad = " ".repeat(gutter);
+        let blank = " ".repeat(gutter);
         writeln!(f, "error[{}]: {}", err.kind.code(), err)?;
-        writeln!(f, "{pad}--> {line_no}:{column}")?;
-        writeln!(f, "{pad} |")?;
-        writeln!(f, "{}", format!("{line_no} | {}", printable(line)).trim_end())?;
-        write!(f, "{pad} | {}{}", " ".repeat(column - 1), "^".repeat(width))
+        writeln!(f, "{blank}--> {line_no}:{column}")?;
+        writeln!(f, "{blank} |")?;
+        writeln!(f, "{}", format!("{line_no} | {}", printable(&shown)).trim_end())?;
+        write!(f, "{blank} | {}{}", " ".repeat(pad), "^".repeat(carets))
+    }
+}
+
+/// Lines of at most this many characters are shown whole.
+const WHOLE_LINE: usize = 120;
+/// Characters of a longer line shown on each side of the marked text.
+const CONTEXT: usize = 40;
+/// Marked characters shown at most; the rest of the span is cut.
+const MAX_MARKED: usize = 40;
+
+/// The last `n` characters of `text`, and whether any were cut.
+fn last_chars(text: &str, n: usize) -> (&str, bool) {
+    match text.char_indices().rev().nth(n.saturating_sub(1)) {
+        Some((at, _)) if n > 0 => (&text[at..], at > 0),
+        _ => (text, false),
+    }
+}
+
+/// The first `n` characters of `text`, and whether any were cut.
+fn first_chars(text: &str, n: usize) -> (&str, bool) {
+    match text.char_indices().nth(n) {
+        Some((at, _)) => (&text[..at], true),
+        None => (text, false),
     }
 }
 
 /// Tabs and other control characters would shift the caret; show them
-/// as one space each so columns still count characters.
+/// as one space each.
 fn printable(line: &str) -> String {
     line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Terminal columns `text` takes, as [`printable`] shows it.
+fn width(text: &str) -> usize {
+    use unicode_width::UnicodeWidthChar;
+    text.chars().map(|c| if c.is_control() { 1 } else { c.width().unwrap_or(0) }).sum()
 }
 
 /// Renders an error as a caret diagram; see [`Render`].
@@ -362,6 +509,39 @@ mod tests {
         check("(a=b)\nand (c", (12, 12), (2, 7), "      ^");
         check("(a=\"x\ny\")", (3, 9), (1, 4), "   ^^");
         check("", (0, 0), (1, 1), "^");
-        check("日本語", (4, 4), (1, 2), " ^"); // clamped to a char boundary
+        check("日本語", (4, 4), (1, 2), "  ^"); // clamped to a char boundary
+    }
+
+    /// Carets are placed by display width; columns still count characters.
+    #[test]
+    fn caret_under_wide_characters() {
+        check("(hostname=日本語(x))", (19, 20), (1, 14), "                ^");
+        check("(hostname=\"😀😀\" xx)", (21, 23), (1, 16), "                 ^^");
+        check("(a=\"日本語", (3, 13), (1, 4), "   ^^^^^^^");
+        check("(a=e\u{301}x)", (6, 7), (1, 6), "    ^"); // a combining accent takes no column
+    }
+
+    /// A long line is cut to a window around the span, with `…` markers.
+    #[test]
+    fn long_line_windowed() {
+        let long = format!("({})", "a=1 and ".repeat(2000));
+        let at = long.len() / 2;
+        let err = Error::new(ErrorKind::InvalidPath, Span::new(at, at + 1), &long);
+        let rendered = render(&err);
+        let lines: Vec<&str> = rendered.lines().collect();
+        let shown = lines[3].split_once(" | ").unwrap().1;
+        let caret = lines[4].split_once(" | ").unwrap().1;
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().count(), 1 + 40 + 1 + 40 + 1, "{shown}");
+        assert_eq!(caret, format!("{}^", " ".repeat(41)));
+        assert_eq!(&long[at..at + 1], &shown[41 + 2..42 + 2]); // `…` is 3 bytes
+        assert!(rendered.len() < 300, "{rendered}");
+
+        // A long span is marked for 40 characters, then cut.
+        let err = Error::new(ErrorKind::InvalidPath, Span::new(0, long.len()), &long);
+        let rendered = render(&err);
+        let caret = rendered.lines().last().unwrap().split_once(" | ").unwrap().1;
+        assert_eq!(caret, "^".repeat(40));
+        assert!(rendered.lines().nth(3).unwrap().ends_with("and…"), "{rendered}");
     }
 }

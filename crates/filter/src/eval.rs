@@ -92,12 +92,37 @@ pub struct Predicate {
     root: PNode,
 }
 
+/// A compiled node. `and` and `or` lists whose terms are all single
+/// comparisons, the usual shape, get their own variants, so that they
+/// are matched by a plain loop without recursion.
 #[derive(Clone, Debug)]
 enum PNode {
+    Test(Leaf),
+    AndTests(Box<[Leaf]>),
+    OrTests(Box<[Leaf]>),
+    /// `or` of terms that are comparisons or `and`s of comparisons, such
+    /// as `(a=1 and b=2) or c=3`: each inner list is one `and`.
+    OrOfAnds(Box<[Box<[Leaf]>]>),
+    /// `and` of terms that are comparisons or `or`s of comparisons.
+    AndOfOrs(Box<[Box<[Leaf]>]>),
     And(Box<[PNode]>),
     Or(Box<[PNode]>),
     Not(Box<PNode>),
-    Test { keys: Box<[Box<str>]>, test: Test },
+}
+
+/// One comparison: where to look, and what to test there.
+#[derive(Clone, Debug)]
+struct Leaf {
+    keys: Keys,
+    test: Test,
+}
+
+/// A JSON key path, with the short ones held without a list.
+#[derive(Clone, Debug)]
+enum Keys {
+    One(Box<str>),
+    Two(Box<str>, Box<str>),
+    Many(Box<[Box<str>]>),
 }
 
 #[derive(Clone, Debug)]
@@ -120,15 +145,49 @@ impl Filter {
 }
 
 fn compile(node: &Node) -> PNode {
+    let leaves = |terms: &[Node]| -> Option<Box<[Leaf]>> {
+        terms.iter().map(|t| if let Node::Cmp(cmp) = t { Some(leaf(cmp)) } else { None }).collect()
+    };
+    // Each term as a list of comparisons: itself, or the terms of a
+    // list of the other kind.
+    let two_level = |terms: &[Node], is_and: bool| -> Option<Box<[Box<[Leaf]>]>> {
+        terms
+            .iter()
+            .map(|t| match (t, is_and) {
+                (Node::Cmp(cmp), _) => Some(Box::from([leaf(cmp)])),
+                (Node::Or(inner), true) | (Node::And(inner), false) => leaves(inner),
+                _ => None,
+            })
+            .collect()
+    };
     match node {
-        Node::And(terms) => PNode::And(terms.iter().map(compile).collect()),
-        Node::Or(terms) => PNode::Or(terms.iter().map(compile).collect()),
-        Node::Not(inner) => PNode::Not(Box::new(compile(inner))),
-        Node::Cmp(cmp) => PNode::Test {
-            keys: schema::key_path(&cmp.path).into_iter().map(String::into_boxed_str).collect(),
-            test: compile_test(cmp),
+        Node::And(terms) => match (leaves(terms), two_level(terms, true)) {
+            (Some(leaves), _) => PNode::AndTests(leaves),
+            (None, Some(lists)) => PNode::AndOfOrs(lists),
+            (None, None) => PNode::And(terms.iter().map(compile).collect()),
         },
+        Node::Or(terms) => match (leaves(terms), two_level(terms, false)) {
+            (Some(leaves), _) => PNode::OrTests(leaves),
+            (None, Some(lists)) => PNode::OrOfAnds(lists),
+            (None, None) => PNode::Or(terms.iter().map(compile).collect()),
+        },
+        Node::Not(inner) => PNode::Not(Box::new(compile(inner))),
+        Node::Cmp(cmp) => PNode::Test(leaf(cmp)),
     }
+}
+
+fn leaf(cmp: &Cmp) -> Leaf {
+    let mut keys: Vec<Box<str>> =
+        schema::key_path(&cmp.path).into_iter().map(String::into_boxed_str).collect();
+    let keys = match keys.len() {
+        1 => Keys::One(keys.remove(0)),
+        2 => {
+            let second = keys.remove(1);
+            Keys::Two(keys.remove(0), second)
+        }
+        _ => Keys::Many(keys.into_boxed_slice()),
+    };
+    Leaf { keys, test: compile_test(cmp) }
 }
 
 fn compile_test(cmp: &Cmp) -> Test {
@@ -145,43 +204,63 @@ impl Predicate {
     /// Whether `record` matches the filter.
     #[inline]
     pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
-        // A single comparison, the common case, is inlined into the
-        // caller's loop.
-        match &self.root {
-            PNode::Test { keys, test } => test_record(keys, test, record),
-            node => eval(node, record),
-        }
+        // The common shapes are inlined into the caller's loop; only
+        // deeper trees call the recursive walk.
+        shallow(&self.root, record)
     }
 }
 
-#[inline]
+/// A node whose terms are comparisons is matched here, in line; a deeper
+/// one goes to [`eval`].
+#[inline(always)]
+fn shallow<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
+    match node {
+        PNode::Test(leaf) => leaf.matches(record),
+        PNode::AndTests(leaves) => leaves.iter().all(|l| l.matches(record)),
+        PNode::OrTests(leaves) => leaves.iter().any(|l| l.matches(record)),
+        PNode::OrOfAnds(lists) => lists.iter().any(|list| list.iter().all(|l| l.matches(record))),
+        PNode::AndOfOrs(lists) => lists.iter().all(|list| list.iter().any(|l| l.matches(record))),
+        node => eval(node, record),
+    }
+}
+
+/// The recursive walk; the parser bounds the depth.
 fn eval<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
     match node {
-        PNode::Test { keys, test } => test_record(keys, test, record),
-        PNode::And(terms) => terms.iter().all(|t| eval(t, record)),
-        PNode::Or(terms) => terms.iter().any(|t| eval(t, record)),
-        PNode::Not(inner) => !eval(inner, record),
+        PNode::And(terms) => terms.iter().all(|t| shallow(t, record)),
+        PNode::Or(terms) => terms.iter().any(|t| shallow(t, record)),
+        PNode::Not(inner) => !shallow(inner, record),
+        node => shallow(node, record),
+    }
+}
+
+impl Leaf {
+    #[inline(always)]
+    fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
+        let value = match &self.keys {
+            Keys::One(a) => record.lookup(&[a]),
+            Keys::Two(a, b) => record.lookup(&[a, b]),
+            Keys::Many(keys) if keys.len() <= 8 => {
+                let mut held = [""; 8];
+                for (slot, key) in held.iter_mut().zip(keys.iter()) {
+                    *slot = key;
+                }
+                record.lookup(&held[..keys.len()])
+            }
+            Keys::Many(keys) => {
+                let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
+                record.lookup(&keys)
+            }
+        };
+        test_value(&self.test, value)
     }
 }
 
 #[inline(always)]
-fn test_record<R: Record + ?Sized>(keys: &[Box<str>], test: &Test, record: &R) -> bool {
-    // Key paths are short; borrow them into a stack array.
-    let value = match keys {
-        [a] => record.lookup(&[a]),
-        [a, b] => record.lookup(&[a, b]),
-        _ => {
-            let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
-            record.lookup(&keys)
-        }
-    };
-    test_value(test, value)
-}
-
-#[inline]
 fn test_value(test: &Test, value: Option<FieldValue<'_>>) -> bool {
-    let is_ne = matches!(test, Test::TextNe(_) | Test::Time(Op::Ne, _));
-    let Some(value) = value else { return is_ne };
+    let Some(value) = value else {
+        return matches!(test, Test::TextNe(_) | Test::Time(Op::Ne, _));
+    };
     match test {
         Test::TextEq(want) => with_text(value, |s| s == &**want),
         Test::TextNe(want) => with_text(value, |s| s != &**want),
@@ -191,7 +270,7 @@ fn test_value(test: &Test, value: Option<FieldValue<'_>>) -> bool {
                 FieldValue::Time(t) => Some(t),
                 FieldValue::Str(s) => record_time(s),
             };
-            let Some(t) = instant else { return is_ne };
+            let Some(t) = instant else { return *op == Op::Ne };
             match op {
                 Op::Eq => t == *bound,
                 Op::Ne => t != *bound,
@@ -211,7 +290,7 @@ fn test_value(test: &Test, value: Option<FieldValue<'_>>) -> bool {
 fn with_text(value: FieldValue<'_>, test: impl FnOnce(&str) -> bool) -> bool {
     match value {
         FieldValue::Str(s) => test(s),
-        FieldValue::Time(t) => test(&timestamp::format(t)),
+        FieldValue::Time(t) => test(timestamp::Formatted::new(t).as_str()),
     }
 }
 
@@ -430,6 +509,13 @@ mod tests {
         check("(count!=3)", &[1, 2, 3, 4]);
         check("(missing!=x)", &[1, 2, 3, 4]);
         check("(hostname=PC1) and ((os=linux) or (os=bsd))", &[1]);
+        // Each compiled shape: lists of comparisons, two levels, deeper.
+        check("(hostname=PC1 and os=linux) or hostname=pc2", &[1, 2]);
+        check("(hostname=PC1 and os=bsd) or (hostname=pc2 and online=false)", &[2]);
+        check("(os=linux or os=bsd) and (hostname=pc2 or missing!=x)", &[1, 2]);
+        check("(os=linux or os=bsd) and hostname LIKE 'p%'", &[2]);
+        check("(not os=linux) or (hostname=PC1 and online=true)", &[1, 2, 3, 4]);
+        check("((os=linux and online=true) or os=bsd) and not hostname=pc2", &[1]);
     }
 
     #[test]

@@ -94,6 +94,21 @@ impl Filter {
         out
     }
 
+    /// The length in bytes of the canonical text, counted without
+    /// building it.
+    pub(crate) fn canonical_len(&self) -> usize {
+        struct Count(usize);
+        impl fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0 += s.len();
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        let _ = write_filter(&mut count, &self.node);
+        count.0
+    }
+
     /// Starts a comparison on the field at `path`, such as `hostname` or
     /// `certificate/not-after`.
     ///

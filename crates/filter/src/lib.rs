@@ -41,7 +41,7 @@ mod timestamp;
 
 use chrono::{DateTime, Utc};
 
-pub use check::{Checked, Options, Warning};
+pub use check::{Checked, MAX_DEPTH, Options, Warning};
 pub use encode::encode_query_value;
 pub use error::{Error, ErrorKind, Render, Span, render};
 pub use eval::{FieldValue, Predicate, Record};

@@ -65,6 +65,7 @@ fn fail<'a, T>(kind: ErrorKind, span: Span) -> PResult<'a, T> {
 ///
 /// The common shape is read by [`simple`] in one pass; anything it does
 /// not take, errors included, goes through the grammar functions below.
+#[cfg(test)]
 pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
     match simple(input) {
         Some(expr) => Ok(expr),
@@ -73,7 +74,7 @@ pub(crate) fn parse(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
 }
 
 /// [`parse`] without the one-pass reader: every rule, every error.
-fn parse_full(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
+pub(crate) fn parse_full(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
     let free_group = enclosing_group(input);
     let cx = Cx { len: input.len(), max_depth, free_group };
     match filter(&cx, input) {
@@ -107,76 +108,126 @@ fn parse_full(input: &str, max_depth: usize) -> Result<Expr<'_>, Error> {
 /// checks this), and returns `None` for anything else, including every
 /// error, `not`, inner parentheses and non-ASCII text outside quotes, so
 /// that the grammar functions decide and explain those.
+#[cfg(test)]
 fn simple(input: &str) -> Option<Expr<'_>> {
+    simple_with(input, &mut Syntax)
+}
+
+/// What [`simple_with`] builds from the comparisons it reads: the syntax
+/// tree ([`Syntax`]), or, for speed, the checked tree directly (in
+/// `check.rs`), with no syntax tree in between.
+pub(crate) trait Build<'a> {
+    type Node;
+    /// One comparison.
+    fn comparison(&mut self, cmp: Comparison<'a>) -> Self::Node;
+    /// Two or more terms joined by `and` (`is_and`) or `or`.
+    fn list(&mut self, is_and: bool, terms: Vec<Self::Node>, span: Span) -> Self::Node;
+    /// The parentheses around the whole filter enclose `node`, at `span`.
+    fn group(&mut self, node: &mut Self::Node, span: Span);
+}
+
+/// Builds the syntax tree, as the grammar functions do; the checked
+/// tree is built in `check.rs`, so this one serves the tests that compare
+/// the two routes.
+#[cfg(test)]
+struct Syntax;
+
+#[cfg(test)]
+impl<'a> Build<'a> for Syntax {
+    type Node = Expr<'a>;
+
+    fn comparison(&mut self, cmp: Comparison<'a>) -> Expr<'a> {
+        Expr::Cmp(Box::new(cmp))
+    }
+
+    fn list(&mut self, is_and: bool, terms: Vec<Expr<'a>>, span: Span) -> Expr<'a> {
+        if is_and { Expr::And(terms, span) } else { Expr::Or(terms, span) }
+    }
+
+    fn group(&mut self, node: &mut Expr<'a>, span: Span) {
+        // As in `primary`: the parentheses belong to the span of a list.
+        if let Expr::Or(_, s) | Expr::And(_, s) = node {
+            *s = span;
+        }
+    }
+}
+
+/// The common shape of a filter read in one pass over the bytes, for
+/// speed: comparisons joined by `and` and `or`, with at most one pair of
+/// parentheses around the whole filter, ASCII whitespace, and values that
+/// are bare or quoted without escapes. With [`Syntax`] it builds exactly
+/// the tree the grammar functions build, spans included (a differential
+/// property test checks this). It returns `None` for anything else,
+/// including every syntax error, `not`, inner parentheses and non-ASCII
+/// text outside quotes, so that the grammar functions decide and explain
+/// those; what `build` made is then thrown away.
+pub(crate) fn simple_with<'a, B: Build<'a>>(input: &'a str, build: &mut B) -> Option<B::Node> {
     let mut r = Simple { s: input, b: input.as_bytes(), pos: 0 };
     r.ws()?;
-    let open = r.eat(b'(').then_some(r.pos - 1);
+    let open = if r.eat(b'(') { Some(r.pos - 1) } else { None };
     r.ws()?;
 
-    let mut ors = Terms::default();
-    let mut ands = Terms::default();
-    let (mut and_start, mut or_start) = (r.pos, r.pos);
+    let mut ors = Terms::new();
+    let mut ands = Terms::new();
+    let first_start = r.pos;
+    let mut and_start = r.pos;
     let mut end;
     loop {
         let cmp = r.comparison()?;
         end = cmp.span.end;
-        ands.push(Expr::Cmp(cmp));
+        ands.push(build.comparison(cmp));
         r.ws()?;
         if r.keyword(b"and") {
             r.ws()?;
         } else if r.keyword(b"or") {
-            ors.push(ands.finish(Span::new(and_start, end), Expr::And));
+            ors.push(ands.finish(build, true, Span::new(and_start, end)));
             r.ws()?;
             and_start = r.pos;
         } else {
             break;
         }
     }
-    ors.push(ands.finish(Span::new(and_start, end), Expr::And));
+    ors.push(ands.finish(build, true, Span::new(and_start, end)));
+    let mut node = ors.finish(build, false, Span::new(first_start, end));
 
     if let Some(open) = open {
         if !r.eat(b')') {
             return None;
         }
-        // The group's parentheses belong to the span of what they enclose.
-        (or_start, end) = (open, r.pos);
+        build.group(&mut node, Span::new(open, r.pos));
         r.ws()?;
     }
-    if r.pos != r.b.len() {
-        return None;
-    }
-    let mut expr = ors.finish(Span::new(or_start, end), Expr::Or);
-    if let (Expr::And(_, span), Some(_)) = (&mut expr, open) {
-        *span = Span::new(or_start, end);
-    }
-    Some(expr)
+    (r.pos == r.b.len()).then_some(node)
 }
 
 /// The terms of one `and` or `or` list; one term stays itself, as in
 /// [`join`].
-struct Terms<'a> {
-    first: Option<Expr<'a>>,
-    more: Vec<Expr<'a>>,
+struct Terms<N> {
+    first: Option<N>,
+    more: Vec<N>,
 }
 
-impl Default for Terms<'_> {
-    fn default() -> Self {
+impl<N> Terms<N> {
+    fn new() -> Self {
         Terms { first: None, more: Vec::new() }
     }
-}
 
-impl<'a> Terms<'a> {
-    fn push(&mut self, expr: Expr<'a>) {
+    fn push(&mut self, node: N) {
         match self.first {
-            None => self.first = Some(expr),
-            Some(_) => self.more.push(expr),
+            None => self.first = Some(node),
+            Some(_) => self.more.push(node),
         }
     }
 
-    /// The single term, or a node of all terms; empties the list.
-    fn finish(&mut self, span: Span, node: fn(Vec<Expr<'a>>, Span) -> Expr<'a>) -> Expr<'a> {
+    /// The single term, or a list of all terms; empties the list.
+    fn finish<'a, B: Build<'a, Node = N>>(&mut self, build: &mut B, is_and: bool, span: Span) -> N {
         let first = self.first.take().expect("a list holds a term before it is finished");
-        join(first, std::mem::take(&mut self.more), span.start, span.end, node)
+        let mut more = std::mem::take(&mut self.more);
+        if more.is_empty() {
+            return first;
+        }
+        more.insert(0, first);
+        build.list(is_and, more, span)
     }
 }
 
@@ -232,18 +283,25 @@ impl<'a> Simple<'a> {
     }
 
     /// `comparison = path ws operator ws value`
-    fn comparison(&mut self) -> Option<Box<Comparison<'a>>> {
+    fn comparison(&mut self) -> Option<Comparison<'a>> {
         let start = self.pos;
-        // `not` as the first word is the keyword or a field name, which
-        // the grammar functions tell apart.
-        if self.b[start..self.path_run(start)].eq_ignore_ascii_case(b"not") {
+        // A keyword as the first word (`not` the keyword or a field name,
+        // `and` or `or` where a comparison belongs) is left to the grammar
+        // functions.
+        let word = &self.b[start..self.path_run(start)];
+        if [&b"not"[..], b"and", b"or"].iter().any(|k| word.eq_ignore_ascii_case(k)) {
             return None;
         }
         loop {
             if !self.peek()?.is_ascii_alphabetic() {
                 return None;
             }
+            let segment = self.pos;
             self.pos = self.path_run(self.pos);
+            // A keyword as a segment is an error the grammar explains.
+            if is_keyword(&self.s[segment..self.pos]) {
+                return None;
+            }
             if !self.eat(b'/') {
                 break;
             }
@@ -259,7 +317,7 @@ impl<'a> Simple<'a> {
         let value = self.value()?;
         let span = Span::new(start, value.span.end);
         let path = &self.s[path_span.start..path_span.end];
-        Some(Box::new(Comparison { path, path_span, op, op_span, value, span }))
+        Some(Comparison { path, path_span, op, op_span, value, span })
     }
 
     /// The operators of [`operator`], in the same order.
@@ -343,8 +401,21 @@ static BYTE_CLASS: [u8; 256] = {
         }
         let is_delimiter = matches!(
             c,
-            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'
-                | b'"' | b'\'' | b'(' | b')' | b'=' | b'!' | b'<' | b'>' | b'&' | b'|'
+            b' ' | b'\t'
+                | b'\n'
+                | 0x0b
+                | 0x0c
+                | b'\r'
+                | b'"'
+                | b'\''
+                | b'('
+                | b')'
+                | b'='
+                | b'!'
+                | b'<'
+                | b'>'
+                | b'&'
+                | b'|'
         );
         if !is_delimiter {
             table[b] |= BARE;
@@ -465,13 +536,15 @@ fn join<'a>(
 
 /// `not_expr = "not" ws not_expr / primary`
 ///
-/// `not` is a keyword unless an operator follows it (`not = 1` compares a
-/// field called `not`). Each `not` counts one level of nesting.
+/// `not` is a keyword unless it was meant as a field name (see
+/// [`not_is_field_name`]); then the path rule rejects it with a message,
+/// since no path segment may be a keyword. Each `not` counts one level of
+/// nesting.
 fn not_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr<'a>> {
     let start = cx.at(i);
     if let Ok((rest, _)) = keyword("not", i) {
         let (after_ws, _) = ws(rest)?;
-        let is_field_name = after_ws.starts_with(['=', '!', '<', '>']);
+        let is_field_name = rest.starts_with('/') || not_is_field_name(cx, after_ws);
         if !is_field_name {
             let depth = deeper(cx, depth, Span::new(start, cx.at(rest)))?;
             let (rest, inner) = not_expr(cx, after_ws, depth)?;
@@ -480,6 +553,19 @@ fn not_expr<'a>(cx: &Cx, i: &'a str, depth: usize) -> PResult<'a, Expr<'a>> {
         }
     }
     primary(cx, i, depth)
+}
+
+/// Whether a `not` followed by `after` (whitespace skipped) is a field
+/// name: an operator follows it (`not<now`, `not lt now`), unless that is
+/// a word operator which itself starts a comparison (`not lt lt now`
+/// negates `lt lt now`).
+fn not_is_field_name(cx: &Cx, after: &str) -> bool {
+    if after.starts_with(['=', '<', '>']) || after.starts_with("!=") {
+        return true;
+    }
+    let Ok((rest, _)) = word_operator(cx, after) else { return false };
+    let Ok((rest, _)) = ws(rest) else { return false };
+    operator(cx, rest).is_err()
 }
 
 /// `primary = "(" ws or_expr ws ")" / comparison`
@@ -533,7 +619,7 @@ fn comparison<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Expr<'a>> {
     let (i, (op, op_text)) = operator(cx, i)?;
     let op_span = Span::new(op_start, cx.at(i));
     let (i, _) = ws(i)?;
-    let (i, value) = value(cx, i, op_text, op_span.end)?;
+    let (i, value) = value(cx, i, path_text, op_text, op_span.end)?;
 
     let span = Span::new(start, value.span.end);
     let cmp = Comparison { path: path_text, path_span, op, op_span, value, span };
@@ -551,11 +637,25 @@ fn path<'a>(cx: &Cx, i: &'a str) -> PResult<'a, &'a str> {
 }
 
 /// `segment = ALPHA *(ALPHA / DIGIT / "_" / "-")`
+///
+/// A segment must not be a keyword (`and`, `or`, `not`, any case): the
+/// canonical text could not print `not lt "..."` so that it reads back as
+/// a comparison, so no such path is accepted in any operator form.
 fn segment<'a>(cx: &Cx, i: &'a str) -> PResult<'a, &'a str> {
     if !i.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return fail(ErrorKind::InvalidPath, token_span(cx, i));
     }
-    take_while1(is_path_char).parse(i)
+    let (rest, segment) = take_while1(is_path_char).parse(i)?;
+    if is_keyword(segment) {
+        let kind = ErrorKind::KeywordPath { keyword: segment.to_string() };
+        return fail(kind, Span::new(cx.at(i), cx.at(rest)));
+    }
+    Ok((rest, segment))
+}
+
+/// `and`, `or` or `not` in any letter case.
+fn is_keyword(word: &str) -> bool {
+    ["and", "or", "not"].iter().any(|k| word.eq_ignore_ascii_case(k))
 }
 
 fn is_path_char(c: char) -> bool {
@@ -609,17 +709,76 @@ fn word_operator<'a>(cx: &Cx, i: &'a str) -> PResult<'a, (Op, &'a str)> {
 /// `value = quoted / bare`
 ///
 /// `after_op` is where the operator ends, for the missing-value error.
-fn value<'a>(cx: &Cx, i: &'a str, op_text: &str, after_op: usize) -> PResult<'a, Value<'a>> {
+/// `path` and `op_text` are the comparison's, for the suggestion of the
+/// unquoted-paren error.
+fn value<'a>(
+    cx: &Cx,
+    i: &'a str,
+    path: &str,
+    op_text: &str,
+    after_op: usize,
+) -> PResult<'a, Value<'a>> {
     let is_missing = i.is_empty() || i.starts_with(')');
     if is_missing {
         let kind = ErrorKind::MissingValue { operator: op_text.to_string() };
         return fail(kind, Span::empty(after_op));
     }
-    match i.chars().next() {
-        Some(quote @ ('"' | '\'')) => quoted(cx, i, quote),
-        Some('(') => fail(ErrorKind::UnquotedParen, token_span(cx, i)),
-        _ => bare(cx, i),
+    // A `(` right after a bare word (or in place of one) means the value
+    // was meant to hold parentheses, which need quotes.
+    let paren = match i.chars().next() {
+        Some(quote @ ('"' | '\'')) => return quoted(cx, i, quote),
+        Some('(') => i,
+        _ => {
+            let (rest, value) = bare(cx, i)?;
+            if !rest.starts_with('(') {
+                return Ok((rest, value));
+            }
+            rest
+        }
+    };
+    let suggestion = quoted_suggestion(path, op_text, i);
+    fail(ErrorKind::UnquotedParen { suggestion }, token_span(cx, paren))
+}
+
+/// The comparison as it should be written, for the unquoted-paren error:
+/// `cn="Doe(x)"` for `cn=Doe(x)`. The value runs from the start of `i`
+/// over balanced parentheses (spaces included inside them) to the first
+/// whitespace, quote, operator character or unbalanced `)`; a long one is
+/// cut with `…`.
+fn quoted_suggestion(path: &str, op_text: &str, i: &str) -> String {
+    let mut depth = 0usize;
+    let mut end = i.len();
+    for (at, c) in i.char_indices() {
+        let ends = match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                false
+            }
+            ')' | '"' | '\'' | '=' | '!' | '<' | '>' | '&' | '|' => true,
+            c => depth == 0 && c.is_whitespace(),
+        };
+        if ends {
+            end = at;
+            break;
+        }
     }
+    let value = &i[..end];
+    let mut quoted = String::new();
+    for c in value.chars().take(40) {
+        if matches!(c, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    if value.chars().nth(40).is_some() {
+        quoted.push('…');
+    }
+    let space = if op_text.starts_with(|c: char| c.is_ascii_alphabetic()) { " " } else { "" };
+    format!("{path}{space}{op_text}{space}\"{quoted}\"")
 }
 
 /// `quoted = DQUOTE *(char / "\" DQUOTE / "\\") DQUOTE`
@@ -656,18 +815,13 @@ fn quoted<'a>(cx: &Cx, i: &'a str, quote: char) -> PResult<'a, Value<'a>> {
 /// `bare = 1*(any character but whitespace, quotes, parentheses, "=", "!",
 /// "<", ">", "&" and "|")`
 ///
-/// A bare word is always a value here, even `and` or `or`. A `(` right
-/// after it means the value was meant to hold parentheses, which need
-/// quotes.
+/// A bare word is always a value here, even `and` or `or`.
 fn bare<'a>(cx: &Cx, i: &'a str) -> PResult<'a, Value<'a>> {
     let start = cx.at(i);
     let (rest, word) = match take_while1::<_, _, PError>(is_bare_char).parse(i) {
         Ok(ok) => ok,
         Err(_) => return fail(unexpected("a value", i), token_span(cx, i)),
     };
-    if rest.starts_with('(') {
-        return fail(ErrorKind::UnquotedParen, token_span(cx, rest));
-    }
     let span = Span::new(start, cx.at(rest));
     Ok((rest, Value { text: Cow::Borrowed(word), quote: None, span }))
 }
@@ -686,10 +840,52 @@ fn keyword<'a>(word: &'static str, i: &'a str) -> PResult<'a, &'a str> {
     }
 }
 
-/// `ws = *WHITESPACE`, Unicode whitespace, the same set that ends a
-/// bare value.
+/// `ws = *(SP / HTAB / LF / CR)`, the same set that ends a bare value.
+/// The predicate is Unicode whitespace, but [`invalid_char`] has already
+/// rejected every other whitespace and control character outside quoted
+/// values, so only those four reach here.
 fn ws(i: &str) -> PResult<'_, &str> {
     take_while(char::is_whitespace).parse(i)
+}
+
+/// The first character no filter may hold, with its offset and whether
+/// it is inside a quoted value: a control character (C0, DEL, C1), except
+/// tab, line feed and carriage return between tokens; a byte order mark;
+/// whitespace other than ASCII outside a quoted value (inside one it is
+/// text). Checked before parsing, so the grammar only ever sees ASCII
+/// whitespace between tokens and printable characters in values.
+///
+/// Quotes are tracked as in [`enclosing_group`]: outside a quoted value a
+/// quote always opens one, since paths and bare values cannot hold one.
+pub(crate) fn invalid_char(input: &str) -> Option<(usize, char, bool)> {
+    use crate::error::{CharClass, char_class};
+
+    // The usual text, printable ASCII, needs no closer look.
+    if input.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    let mut quote = None;
+    let mut escaped = false;
+    for (at, c) in input.char_indices() {
+        let is_invalid = match char_class(c) {
+            CharClass::Control => quote.is_some() || !matches!(c, '\t' | '\n' | '\r'),
+            CharClass::ByteOrderMark => true,
+            CharClass::Whitespace => quote.is_none(),
+            CharClass::Printable => false,
+        };
+        if is_invalid {
+            return Some((at, c, quote.is_some()));
+        }
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+    }
+    None
 }
 
 /// One more level of nesting, or the too-deep error at `span`.
@@ -821,7 +1017,6 @@ mod tests {
         check("not(a=1)", r#"Not(Eq(a,"1"))"#);
         check("(a=1)AND(b=2)", r#"And(Eq(a,"1"),Eq(b,"2"))"#);
         check("(a=1) Or (b=2) oR (c=3)", r#"Or(Eq(a,"1"),Eq(b,"2"),Eq(c,"3"))"#);
-        check("(not = 1)", r#"Eq(not,"1")"#);
         check("(a=x) and ((b=1) or (c=2))", r#"And(Eq(a,"x"),Or(Eq(b,"1"),Eq(c,"2")))"#);
         check(" \t(a=1)\n ", r#"Eq(a,"1")"#);
         check("a=1\u{a0}and\u{2003}b=2", r#"And(Eq(a,"1"),Eq(b,"2"))"#);
@@ -873,6 +1068,127 @@ mod tests {
         check_err("(a=1) andy", "unexpected-token", (6, 10), "found `andy`");
         check_err("(a=<1)", "unexpected-token", (3, 4), "expected a value, found `<`");
         check_err("(é=1)", "unexpected-token", (1, 3), "found `é`");
+        check_err("(cn=Smith(jr) and x=y)", "unquoted-paren", (9, 10), "`cn=\"Smith(jr)\"`");
+        check_err("(cn LIKE (x%))", "unquoted-paren", (9, 10), "`cn LIKE \"(x%)\"`");
+        check_err("(cn=a\\b(c d))", "unquoted-paren", (7, 8), r#"`cn="a\\b(c d)"`"#);
+    }
+
+    /// Keywords as path segments, in every operator form and letter case.
+    #[test]
+    fn keyword_path_rejected() {
+        let check = |input: &str, span: (usize, usize), found: &str| {
+            check_err(input, "keyword-path", span, &format!("found `{found}`"))
+        };
+        check("(not<now)", (1, 4), "not");
+        check("(NOT<=now)", (1, 4), "NOT");
+        check("(not > now)", (1, 4), "not");
+        check("(nOt>=now)", (1, 4), "nOt");
+        check("(not = 1)", (1, 4), "not");
+        check("(not != 1)", (1, 4), "not");
+        check("(not <> 1)", (1, 4), "not");
+        check("(not/x = 1)", (1, 4), "not");
+        check("(and lt now)", (1, 4), "and");
+        check("(not lt now)", (1, 4), "not");
+        check("(NOT like \"x\")", (1, 4), "NOT");
+        check("(not ge)", (1, 4), "not");
+        check("(Or=1)", (1, 3), "Or");
+        check("(a/or=1)", (3, 5), "or");
+        check("(a=1 and and=1)", (9, 12), "and");
+        check("(a=1 or x/AND/y like z)", (10, 13), "AND");
+        check("a=1 and not or=1", (12, 14), "or");
+        // Negations of comparisons on fields named like word operators.
+        self::check("(not lt lt now)", r#"Not(Lt(lt,"now"))"#);
+        self::check("(not like = x)", r#"Not(Eq(like,"x"))"#);
+    }
+
+    /// The one-pass reader takes the common shapes, and gives the same
+    /// tree as the grammar functions.
+    #[test]
+    fn simple_reader_takes() {
+        let check = |input: &str, takes: bool| {
+            let fast = simple(input);
+            assert_eq!(fast.is_some(), takes, "{input:?}");
+            if let Some(fast) = fast {
+                let full = parse_full(input, 256).map_err(|e| e.to_string());
+                assert_eq!(Ok(fast), full, "{input:?}");
+            }
+        };
+        check("(hostname=PC1)", true);
+        check(r#"(certificate/not-after lt "2024-09-22 00:00:00 UTC")"#, true);
+        check("(hostname=PC1 or hostname=PC2 OR hostname = 'PC3')", true);
+        check(" hostname LIKE 'PC%' and certificate/not-after ge now-7d ", true);
+        check("(a=1 and b=2 or c=3 and d=4)", true);
+        check(r#"a="x"and b=2"#, true);
+        check("(a=\"日本\")", true);
+        check("(a=日本)", false);
+        check("(a=1\u{a0}and b=2)", false);
+        check("not a=1", false);
+        check("(not = 1)", false);
+        check("(a=1) and (b=2)", false);
+        check("(a=(1))", false);
+        check(r#"(a="x\"y")"#, false);
+        check("(a=1", false);
+        check("(a=)", false);
+        check("a=1 && b=2", false);
+        check("(a lt5)", false);
+        check("", false);
+        check("()", false);
+    }
+
+    #[test]
+    fn byte_classes_follow_the_predicates() {
+        for b in 0u8..=255 {
+            let c = char::from(b);
+            let is_path = BYTE_CLASS[usize::from(b)] & PATH != 0;
+            let is_bare = BYTE_CLASS[usize::from(b)] & BARE != 0;
+            assert_eq!(is_path, b.is_ascii() && is_path_char(c), "{b}");
+            assert_eq!(is_bare, b.is_ascii() && is_bare_char(c), "{b}");
+        }
+    }
+
+    /// Whatever the one-pass reader takes, the grammar functions read to
+    /// the same tree, spans included.
+    fn agrees(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        if let Some(fast) = simple(input) {
+            let full = parse_full(input, 256).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(Ok(fast), full, "{:?}", input);
+        }
+        Ok(())
+    }
+
+    /// Text near the common shape: comparisons, joiners and parentheses,
+    /// with the spellings and slips the reader must hand on.
+    fn near_simple() -> impl proptest::strategy::Strategy<Value = String> {
+        let term = r#"[a-zA-Z][a-zA-Z0-9_/-]{0,5} ?(=|==|!=|<>|<|<=|>|>=|=<|eq|LT|Like|lt5|not| ) ?("[^"\\]{0,4}"|'[a-z"\\ ]{0,3}'|[a-z0-9%é()=&|]{0,4})"#;
+        let joiner = r#" ?(and|or|AND|oR|andy|not|&&|\x{a0}and) ?"#;
+        let pattern = format!("[ (]{{0,2}}{term}({joiner}{term}){{0,3}}[ )]{{0,2}}");
+        proptest::string::string_regex(&pattern).expect("valid pattern")
+    }
+
+    /// Text in the common shape, mostly valid.
+    fn simple_shaped() -> impl proptest::strategy::Strategy<Value = String> {
+        let term = r#"[a-zA-Z][a-zA-Z0-9_/-]{0,5}( ?(=|==|!=|<>|<|<=|>|>=) ?| (eq|LT|Like|ne|gE) )("[^"\\]{0,4}"|'[a-z "]{0,3}'|[a-z0-9%:.+-]{1,4})"#;
+        let pattern = format!("[ (]{{0,1}}{term}( (and|or|AND|oR) {term}){{0,3}}[ )]{{0,2}}");
+        proptest::string::string_regex(&pattern).expect("valid pattern")
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+        #[test]
+        fn simple_reader_agrees_on_common_shapes(input in simple_shaped()) {
+            agrees(&input)?;
+        }
+
+        #[test]
+        fn simple_reader_agrees_with_the_grammar(input in near_simple()) {
+            agrees(&input)?;
+        }
+
+        #[test]
+        fn simple_reader_agrees_on_any_text(input in r#"[ ()aAnNdDoOrRtT=!<>"'\\a-c0-9/%é\x{a0}-]{0,30}"#) {
+            agrees(&input)?;
+        }
     }
 
     #[test]

@@ -259,7 +259,6 @@ impl Formatted {
     }
 }
 
-
 /// A number read from the text, with the bytes it came from.
 #[derive(Clone, Copy, Debug)]
 struct Part {

@@ -124,7 +124,7 @@ fn deep_nesting_stack_overflow() {
     assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(257, 258)));
     assert_eq!(
         err.to_string(),
-        "nesting too deep: expected at most 256 levels of parentheses and `not`, found more"
+        "nesting too deep: expected at most 256 levels of parentheses and `not` (a pair around the whole filter not counted), found 257"
     );
     let nots = format!("{}hostname=PC1", "not ".repeat(100_000));
     let err = options().max_len(1 << 20).parse(&nots).unwrap_err();
@@ -232,4 +232,171 @@ fn timestamp_errors_point_into_the_value() {
     let input = r#"(certificate/not-after lt '2024-09-22\\T00:00:00Z')"#;
     let err = options().parse(input).unwrap_err();
     assert!(err.span().start >= 27 && err.span().end <= 49, "{:?}", err.span());
+}
+
+#[test]
+fn keyword_field_name_breaks_round_trip() {
+    // A path segment that is a keyword is rejected in every operator form,
+    // so no accepted filter prints as `not lt "..."`.
+    let keyword = |input: &str, span: (usize, usize)| {
+        fails_at(input, "keyword-path", span, "`and`, `or` and `not` are keywords")
+    };
+    keyword("(not<now)", (1, 4));
+    keyword("(NOT<=now)", (1, 4));
+    keyword("(not>now)", (1, 4));
+    keyword("(not >= now)", (1, 4));
+    keyword("(not lt now)", (1, 4));
+    keyword("(not = 1)", (1, 4));
+    keyword("(and lt now)", (1, 4));
+    keyword("(or lt now)", (1, 3));
+    keyword("(a/Not=1)", (3, 6));
+    // As values, keywords are text.
+    parses_to("(a=not)", r#"(a = "not")"#);
+    // A built filter with such a path prints text that is rejected, not
+    // misread.
+    let text =
+        Filter::field("not").lt(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()).to_string();
+    assert_eq!(text, r#"(not lt "2026-01-01T00:00:00Z")"#);
+    fails_at(&text, "keyword-path", (1, 4), "found `not`");
+}
+
+#[test]
+fn canonical_text_longer_than_max_len() {
+    // Accepted input whose canonical text would not parse back under the
+    // same limit is rejected, naming both sizes.
+    let input = format!("{}(h=1)", "(certificate/not-after<now) or ".repeat(2100));
+    assert_eq!(input.len(), 65_105);
+    let err = options().parse(&input).unwrap_err();
+    assert_eq!((err.kind().code(), err.span()), ("canonical-too-long", Span::new(0, 65_105)));
+    assert_eq!(
+        err.to_string(),
+        "filter too long once normalised: expected at most 65536 bytes of canonical text, found 107109 (from 65105 bytes of input)"
+    );
+    // Just under the limit, the canonical text parses back.
+    let input = format!("{}(h=1)", "(certificate/not-after<now) or ".repeat(1280));
+    let filter = options().parse(&input).unwrap().filter;
+    let text = filter.to_string();
+    assert!(text.len() > 65_000 && text.len() <= 65_536, "{}", text.len());
+    assert_eq!(options().parse(&text).unwrap().filter, filter);
+}
+
+/// Runs `f` on a thread with a 2 MiB stack, the size of a tokio worker's.
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    let thread = std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap();
+    thread.join().unwrap();
+}
+
+#[test]
+fn max_depth_unbounded_stack_overflow() {
+    on_small_stack(|| {
+        // A larger `max_depth` is lowered to the hard maximum.
+        let limitless = options().max_len(10_000_000).max_depth(100_000_000);
+        let parens = |n: usize| format!("{}a=b{}", "(".repeat(n), ")".repeat(n));
+        let err = limitless.parse(&parens(3000)).unwrap_err();
+        assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(257, 258)));
+        let err = limitless.parse(&format!("{}a=b", "not ".repeat(6000))).unwrap_err();
+        assert_eq!((err.kind().code(), err.span()), ("nesting-too-deep", Span::new(1024, 1027)));
+
+        // The deepest trees allowed, of every shape, go through every stage.
+        let agent = serde_json::json!({"a": "b"});
+        let mut and_or = String::from("a=b");
+        let mut not_group = String::from("a=b");
+        for level in 0..nxlog_filter::MAX_DEPTH {
+            let keyword = if level % 2 == 0 { "and" } else { "or" };
+            and_or = format!("a=b {keyword} ({and_or})");
+            if level % 2 == 0 {
+                not_group = format!("not ({not_group} {keyword} a=c)");
+            }
+        }
+        let nots = format!("{}a=b", "not ".repeat(nxlog_filter::MAX_DEPTH));
+        for input in [parens(nxlog_filter::MAX_DEPTH + 1), nots, and_or, not_group] {
+            let filter = limitless.parse(&input).unwrap_or_else(|e| panic!("{e}")).filter;
+            let text = filter.to_string();
+            assert_eq!(limitless.parse(&text).unwrap().filter, filter);
+            let _ = filter.to_query();
+            let _ = filter.compile().matches(&agent);
+        }
+    });
+}
+
+#[test]
+fn depth_limit_off_by_one_for_parentheses() {
+    // Each `(` and each `not` is one level; only a pair around the whole
+    // filter is free, however it is nested inside.
+    let deep = |input: &str| options().max_len(1 << 20).parse(input).map(|_| ());
+    let too_deep = |input: &str| {
+        let err = options().max_len(1 << 20).parse(input).unwrap_err();
+        assert_eq!(err.kind().code(), "nesting-too-deep", "{err}");
+        assert!(err.to_string().ends_with("found 257"), "{err}");
+    };
+    let parens = |n: usize| format!("{}a=1{}", "(".repeat(n), ")".repeat(n));
+    let nots = |n: usize| format!("{}a=1", "not ".repeat(n));
+    assert!(deep(&parens(257)).is_ok()); // the outer pair and 256 levels
+    too_deep(&parens(258));
+    too_deep(&format!("{} and b=1", parens(257))); // no pair around the whole filter
+    assert!(deep(&format!("{} and b=1", parens(256))).is_ok());
+    assert!(deep(&nots(256)).is_ok());
+    too_deep(&nots(257));
+    assert!(deep(&format!("({})", nots(256))).is_ok());
+    too_deep(&format!("({})", nots(257)));
+    assert!(deep(&format!("not {}", parens(255))).is_ok());
+    too_deep(&format!("not {}", parens(256)));
+}
+
+#[test]
+fn control_characters_and_unicode_whitespace() {
+    let invalid = |input: &str, span: (usize, usize), message: &str| {
+        fails_at(input, "invalid-character", span, message)
+    };
+    invalid(
+        "(hostname=ab\0c)",
+        (12, 13),
+        "expected a printable character, found control character U+0000",
+    );
+    invalid("(hostname=a\x1b[31mRED)", (11, 12), "found control character U+001B");
+    invalid(
+        "(hostname=\"a\x1b]0;x\x07\")",
+        (12, 13),
+        "in a quoted value, found control character U+001B",
+    );
+    invalid("(a=b \x01)", (5, 6), "U+0001");
+    invalid("(a=1)\x7f", (5, 6), "U+007F");
+    invalid("(a=\"\u{85}\")", (4, 6), "U+0085");
+    invalid("(a=1)\x0b", (5, 6), "U+000B");
+    invalid("(a=\"x\ty\")", (5, 6), "in a quoted value, found control character U+0009");
+    invalid("(a='x\ny')", (5, 6), "U+000A");
+    invalid(
+        "(hostname=\u{a0}PC1)",
+        (10, 12),
+        "expected a plain space, found non-breaking space U+00A0",
+    );
+    invalid("(hostname=PC\u{a0}1)", (12, 14), "non-breaking space U+00A0");
+    invalid("a=1\u{2028}and b=2", (3, 6), "line separator U+2028");
+    invalid("a=1\u{2003}and b=2", (3, 6), "whitespace U+2003");
+    invalid(
+        "\u{feff}(hostname=PC1)",
+        (0, 3),
+        "expected text without a byte order mark, found byte order mark U+FEFF",
+    );
+    invalid("(a=\"\u{feff}\")", (4, 7), "U+FEFF");
+    // Tab, line feed and carriage return between tokens are whitespace;
+    // other whitespace inside a quoted value is text.
+    parses_to("\t(a=1)\r\n and\n(b=2)", r#"(a = "1" and b = "2")"#);
+    parses_to("(a=\"x\u{a0}y\")", "(a = \"x\u{a0}y\")");
+    parses_to(
+        "(a='\"\u{3000}' and b=\"\\\"\u{2028}\")",
+        "(a = \"\\\"\u{3000}\" and b = \"\\\"\u{2028}\")",
+    );
+}
+
+#[test]
+fn hard_coded_unquoted_paren_hint() {
+    let hint = |input: &str, at: usize, suggestion: &str| {
+        fails_at(input, "unquoted-paren", (at, at + 1), &format!("such as `{suggestion}`"))
+    };
+    hint("(cn=Doe(x))", 7, r#"cn="Doe(x)""#);
+    hint("(cn=Smith(jr) and x=y)", 9, r#"cn="Smith(jr)""#);
+    hint("(cn=(x))", 4, r#"cn="(x)""#);
+    hint("(cn != Doe(John Smith))", 10, r#"cn!="Doe(John Smith)""#);
+    hint("(name like New(%) )", 14, r#"name like "New(%)""#);
 }

@@ -32,6 +32,9 @@ fn every_error_kind_rendered() {
         ("operator-not-allowed", &lenient, r#"(hostname lt "PC1")"#),
         ("invalid-timestamp", &lenient, r#"(certificate/not-after lt "2024-09-22T00:00:00")"#),
         ("invalid-uuid", &lenient, "(id=42)"),
+        ("keyword-path", &lenient, "(not<now)"),
+        ("invalid-character", &lenient, "(hostname=a\u{1b}[31mRED)"),
+        ("canonical-too-long", &lenient.clone().max_len(8), "(a=1)"),
     ];
     for (code, options, input) in cases {
         insta::assert_snapshot!(*code, rendered(code, options, input), input);
@@ -48,4 +51,22 @@ fn multi_line_and_multi_byte_input() {
     let err = Options::new().parse(input).unwrap_err();
     assert_eq!(err.line_column(), (2, 13));
     insta::assert_snapshot!("multi-line", render(&err), input);
+}
+
+#[test]
+fn caret_under_wide_characters() {
+    let input = "(hostname=日本語(x) or hostname=\"😀😀\" xx)";
+    let err = Options::new().parse(input).unwrap_err();
+    assert_eq!(err.line_column(), (1, 14));
+    insta::assert_snapshot!("wide-characters", render(&err), input);
+}
+
+#[test]
+fn whole_line_in_diagnostics() {
+    // An error in the middle of a 19 KB line shows a window around it.
+    let input = format!("({}a=1 b=2{})", "a=1 and ".repeat(1200), " and a=1".repeat(1200));
+    let err = Options::new().parse(&input).unwrap_err();
+    let rendered = render(&err);
+    assert!(rendered.len() < 400, "{} bytes", rendered.len());
+    insta::assert_snapshot!("long-line", rendered, "(a=1 and ... a=1 b=2 ... and a=1)");
 }
