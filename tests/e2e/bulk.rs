@@ -700,3 +700,148 @@ fn negative_expiring_within_is_a_clear_usage_error() {
     assert!(out.stderr.contains("a value is required for `--expiring-within`"), "{}", out.stderr);
     assert!(server.requests().is_empty());
 }
+
+/// `--expired` and `--expiring-within` without `--now` take the system
+/// clock, cut to whole seconds: no nanoseconds in the filter sent.
+#[test]
+fn expiry_from_the_system_clock_has_whole_seconds() {
+    let server = Server::demo(5, 7);
+    for args in [&["--expired"][..], &["--expiring-within", "1d"]] {
+        let out = renew(&server, &[&["--all", "--dry-run"], args].concat());
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let line = out.stdout.lines().next().unwrap_or_default();
+        assert!(line.starts_with("filter: (certificate/not-after lt \""), "{line}");
+        assert!(line.ends_with("Z\")") && !line.contains('.'), "{args:?}: {line}");
+        let list = server.requests().pop().unwrap();
+        assert!(!decoded_filter(&list).unwrap().contains('.'), "{list:?}");
+    }
+}
+
+/// files-sync reaches an agent only while it is online. Offline agents are
+/// still sent the command (the server decides), but the run warns first,
+/// reports them `offline` with the server's message rather than a bare
+/// failure, ends with the command to repeat, and exits 3.
+#[test]
+fn files_sync_to_offline_agents_warns_and_gives_the_follow_up() {
+    let server = Server::demo(12, 7);
+    let offline = server.ids_where(|a| a["online"] == false);
+    let online = server.ids_where(|a| a["online"] == true);
+    assert!(offline.len() >= 2 && !online.is_empty(), "the test fleet has both");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+
+    let out = run(server.cmd().args(["files-sync", "--all", "--yes", "--report"]).arg(&path));
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let warning = format!(
+        "warning: {} of the 12 agents are offline, and files-sync reaches an agent only when \
+         it is online; they are sent the command anyway",
+        offline.len()
+    );
+    assert!(out.stderr.contains(&warning), "{}", out.stderr);
+    assert_eq!(server.posts().len(), 1, "the offline agents were still sent the command");
+    for id in &offline {
+        let line = result_line(&out.stdout, id);
+        assert!(line.starts_with("offline"), "{line}");
+        assert!(line.contains("(offline: run again once it is back online)"), "{line}");
+        assert!(line.contains("agent is offline"), "the server's message: {line}");
+    }
+    let follow_up = format!("  nxagents files-sync --id {}\n", offline.join(" --id "));
+    assert!(out.stdout.contains(&follow_up), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "{} synced, {} offline, 0 failed\n{} agents were offline and did not sync; \
+             once they are back online, run:\n",
+            online.len(),
+            offline.len(),
+            offline.len()
+        )),
+        "{}",
+        out.stdout
+    );
+    let report = read_json(&path);
+    assert_eq!(report["exit_code"], 3);
+    assert_eq!(report["summary"]["offline"], offline.len());
+    assert_eq!(report["summary"]["failed"], 0);
+    assert_eq!(report["follow_up"], follow_up.trim());
+
+    // The same with one request per agent, and the follow-up works once the
+    // agent is back.
+    let server = Server::demo(12, 7);
+    let out =
+        run(server.cmd().args(["files-sync", "--id", &offline[0], "--id", &online[0], "--yes"]));
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("warning: 1 of the 2 agents is offline"), "{}", out.stderr);
+    assert!(result_line(&out.stdout, &offline[0]).starts_with("offline"), "{}", out.stdout);
+    assert!(result_line(&out.stdout, &online[0]).starts_with("synced"), "{}", out.stdout);
+    let follow_up = format!("nxagents files-sync --id {}", offline[0]);
+    assert!(out.stdout.contains(&format!(
+        "1 agent was offline and did not sync; once it is back online, run:\n  {follow_up}\n"
+    )));
+    server_set_online(&server, &offline[0]);
+    let args: Vec<&str> = follow_up.split(' ').skip(1).collect();
+    let out = run(server.cmd().args(&args).arg("--yes"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stderr.contains("offline"), "{}", out.stderr);
+    assert!(result_line(&out.stdout, &offline[0]).starts_with("synced"), "{}", out.stdout);
+}
+
+/// An invalid filter used to leave `filter: null`, which also means "every
+/// agent"; the report now records how agents were selected and the filter
+/// text as given, and names the error with the kind stderr shows.
+#[test]
+fn report_of_an_invalid_filter_is_not_mistaken_for_all() {
+    let server = Server::demo(3, 7);
+    let out = renew(&server, &["--filter", "(hostname=", "--yes", "-o", "json"]);
+    assert_eq!(out.code, 2);
+    let report: Value = serde_json::from_str(&out.stdout).expect("the report");
+    let stderr: Value = serde_json::from_str(&out.stderr).expect("a json error");
+    assert_eq!(report["selection"], "filter", "{report}");
+    assert_eq!(report["filter_input"], "(hostname=", "{report}");
+    assert_eq!(report["filter"], Value::Null, "{report}");
+    assert_eq!(report["error"]["kind"], "invalid-filter", "{report}");
+    assert_eq!(report["error"]["kind"], stderr["error"]["kind"], "{stderr}");
+    assert_eq!(report["error"]["code"], "missing-value", "{report}");
+    assert_eq!(report["error"]["code"], stderr["error"]["code"], "{stderr}");
+
+    let selected = |args: &[&str]| {
+        let out = renew(&server, &[args, &["--dry-run", "-o", "json"]].concat());
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let report: Value = serde_json::from_str(&out.stdout).expect("the report");
+        (report["selection"].clone(), report["filter_input"].clone(), report["filter"].clone())
+    };
+    let id = server.ids_where(|_| true).remove(0);
+    let (selection, input, filter) = selected(&["--all"]);
+    assert_eq!((selection, input, filter), ("all".into(), Value::Null, Value::Null));
+    let (selection, input, _) = selected(&["--filter", "hostname=PC1"]);
+    assert_eq!((selection, input), ("filter".into(), "hostname=PC1".into()));
+    let (selection, input, filter) = selected(&["--id", &id]);
+    assert_eq!((selection, input), ("ids".into(), Value::Null));
+    assert_eq!(filter, format!("(id = \"{id}\")").as_str());
+}
+
+/// One id is listed in one batch, and the log says so in the singular.
+#[test]
+fn one_id_is_logged_as_one_batch() {
+    let server = Server::demo(3, 7);
+    let id = server.ids_where(|_| true).remove(0);
+    let out = renew(&server, &["--id", &id, "--dry-run", "-v"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("listing 1 id in 1 batch\n"), "{}", out.stderr);
+}
+
+/// `--concurrency` shapes only the one-request-per-agent sending of `--id`;
+/// with `--filter` or `--all` it used to be accepted and ignored.
+#[test]
+fn concurrency_without_id_is_a_usage_error() {
+    let server = Server::demo(3, 7);
+    for args in [&["--all"][..], &["--filter", "hostname=PC1"]] {
+        for command in [&["certificate", "renew"][..], &["files-sync"]] {
+            let out =
+                run(server.cmd().args(command).args(args).args(["--concurrency", "4", "--yes"]));
+            assert_eq!(out.code, 2, "{command:?} {args:?}: {}", out.stderr);
+            assert!(out.stderr.contains("--concurrency"), "{}", out.stderr);
+            assert!(out.stdout.is_empty(), "{}", out.stdout);
+        }
+    }
+    assert!(server.requests().is_empty());
+}

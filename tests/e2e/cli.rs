@@ -73,3 +73,19 @@ fn man_pages_are_written() {
     assert!(page.contains("Exit codes"), "the man page documents exit codes");
     assert!(dir.path().join("nxagents-certificate-renew.1").exists());
 }
+
+/// `filter check` and `completion` never talk to a server, so their help
+/// shows their own exit codes, not the table of the commands that do.
+#[test]
+fn offline_commands_show_only_their_own_exit_codes() {
+    for command in [&["filter", "check"][..], &["completion"]] {
+        let out = run(bare_cmd().args(command).arg("--help"));
+        assert_eq!(out.code, 0, "{command:?}");
+        assert!(out.stdout.contains("Exit codes:\n  0 "), "{command:?}: {}", out.stdout);
+        for other in ["some agents failed", "authentication", "interrupted"] {
+            assert!(!out.stdout.contains(other), "{command:?} shows `{other}`: {}", out.stdout);
+        }
+    }
+    let out = run(bare_cmd().args(["files-sync", "--help"]));
+    assert!(out.stdout.contains("3    some agents failed"), "{}", out.stdout);
+}

@@ -203,7 +203,33 @@ fn ca_bundle_must_be_readable_and_pem() {
     std::fs::write(&bundle, "not a certificate\n").unwrap();
     let out = run(server.cmd().env("NXLOG_CA_BUNDLE", &bundle).args(["agents", "list"]));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("invalid ca bundle"), "{}", out.stderr);
+    assert!(out.stderr.contains("invalid CA bundle `"), "{}", out.stderr);
+    assert!(server.requests().is_empty());
+}
+
+/// The client checks the bundle's bytes, so its error cannot know the file:
+/// the CLI names the file whichever way it was given, on every command.
+#[test]
+fn invalid_ca_bundle_names_the_file() {
+    let server = Server::demo(2, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let garbage = dir.path().join("bad.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    for bundle in [&empty, &garbage] {
+        let shown = bundle.display().to_string();
+        let runs = [
+            run(server.cmd().arg("--ca-bundle").arg(bundle).args(["agents", "list"])),
+            run(server.cmd().env("NXLOG_CA_BUNDLE", bundle).args(["agents", "list"])),
+            run(server.cmd().arg("--ca-bundle").arg(bundle).args(["files-sync", "--all", "--yes"])),
+        ];
+        for out in runs {
+            assert_eq!(out.code, 2, "{}", out.stderr);
+            let line = out.stderr.lines().next().unwrap_or_default();
+            assert!(line.starts_with(&format!("error: invalid CA bundle `{shown}`: ")), "{line}");
+        }
+    }
     assert!(server.requests().is_empty());
 }
 

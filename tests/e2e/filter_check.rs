@@ -134,3 +134,30 @@ fn deep_nesting_is_a_clean_error() {
         assert!(out.stderr.contains(message), "{}", &out.stderr[..out.stderr.len().min(300)]);
     }
 }
+
+/// The system clock is cut to whole seconds, so relative times resolve to
+/// whole-second timestamps; an explicit `--now` keeps its fraction.
+#[test]
+fn relative_times_from_the_system_clock_have_no_fraction() {
+    for filter in ["(certificate/not-after lt now)", "(certificate/not-after lt now-7d)"] {
+        let out = check(&[filter]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(!out.stdout.contains('.'), "{filter}: {}", out.stdout);
+        assert!(out.stdout.trim_end().ends_with("Z\")"), "{filter}: {}", out.stdout);
+    }
+    let out = check(&["--now", "2026-01-15T12:00:00.25Z", "(certificate/not-after lt now)"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "(certificate/not-after lt \"2026-01-15T12:00:00.25Z\")\n");
+}
+
+/// An invalid filter is `kind: "invalid-filter"` on stderr, as in the
+/// report; `code` names the filter's own error.
+#[test]
+fn invalid_filter_json_kind_is_invalid_filter_with_a_code() {
+    let out = check(&["-o", "json", "(hostname="]);
+    assert_eq!(out.code, 2);
+    let error: serde_json::Value = serde_json::from_str(&out.stderr).expect("json on stderr");
+    assert_eq!(error["error"]["kind"], "invalid-filter", "{error}");
+    assert_eq!(error["error"]["code"], "missing-value", "{error}");
+    assert_eq!(error["error"]["exit_code"], 2, "{error}");
+}

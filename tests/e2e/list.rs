@@ -84,3 +84,18 @@ fn unreachable_server_exits_1() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.starts_with("error: cannot reach"), "{}", out.stderr);
 }
+
+/// `-v` logs the filter the listing carries, as the README promises and as
+/// `certificate renew` does.
+#[test]
+fn verbose_list_logs_the_effective_filter() {
+    let server = Server::demo(5, 7);
+    let out = run(server.cmd().args(["agents", "list", "-v", "--filter", "hostname=PC1"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("effective filter: (hostname = \"PC1\")"), "{}", out.stderr);
+    let out = run(server.cmd().args(["agents", "list", "-v"]));
+    assert!(out.stderr.contains("effective filter: none"), "{}", out.stderr);
+    // Without `-v`, nothing is logged.
+    let out = run(server.cmd().args(["agents", "list", "--filter", "hostname=PC1"]));
+    assert!(!out.stderr.contains("effective filter"), "{}", out.stderr);
+}

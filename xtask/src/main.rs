@@ -17,7 +17,9 @@ tasks:
   ci                   formatting check and every test of the workspace
   fuzz [--seconds N]   run each fuzz target for N seconds (needs a nightly toolchain)
   bench [ARGS]         criterion benchmarks and whole-command timings
-  demo                 start the emulator on a demo fleet and renew through nxagents
+  demo [--agents N] [--seed S]
+                       start the emulator on a demo fleet of N agents (from seed S)
+                       and renew through nxagents
   man [--out DIR]      generate man pages for nxagents
 ";
 
@@ -45,4 +47,24 @@ fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the root")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HELP;
+
+    /// Every task's options are in the help, as each task's own usage
+    /// message spells them.
+    #[test]
+    fn help_shows_each_tasks_options() {
+        for usage in [
+            "ci",
+            "fuzz [--seconds N]",
+            "bench [ARGS]",
+            "demo [--agents N] [--seed S]",
+            "man [--out DIR]",
+        ] {
+            assert!(HELP.lines().any(|l| l.starts_with(&format!("  {usage}"))), "{usage}:\n{HELP}");
+        }
+    }
 }

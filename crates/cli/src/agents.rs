@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use serde_json::json;
+use tracing::debug;
 
 use crate::api::{Api, Row};
 use crate::check;
@@ -28,6 +29,9 @@ pub async fn list(connection: &Connection, args: &ListArgs, out: &mut Out) -> Re
         }
         None => None,
     };
+    // `-v` shows the filter the listing carries, as `certificate renew` does.
+    let shown = filter.as_ref().map_or("none".to_owned(), |f| f.to_string());
+    debug!("effective filter: {}", safe(&shown));
 
     let api = Api::connect(connection)?;
     let rows = api.list(filter.as_ref(), out.stderr_terminal && !json).await?;

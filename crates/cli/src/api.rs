@@ -6,7 +6,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nxlog_client::{
-    AgentId, AgentResult, Client, Config, ErrorClass, SecretString, Selector, Target,
+    AgentId, AgentResult, Client, Config, ConfigError, ErrorClass, SecretString, Selector, Target,
 };
 use nxlog_filter::Filter;
 use tracing::{debug, trace};
@@ -111,7 +111,13 @@ impl Api {
         }
         let config = builder.build().map_err(|e| Failure::usage(e.to_string()))?;
         debug!("api base: {}", config.api_base());
-        let client = Client::new(config).map_err(failure)?;
+        let client = Client::new(config).map_err(|e| match (&e, &connection.ca_bundle) {
+            // The client saw only the bytes: name the file they came from.
+            (nxlog_client::Error::Config(ConfigError::CaBundle { reason }), Some(path)) => {
+                ca_bundle_failure(path, reason)
+            }
+            _ => failure(e),
+        })?;
         Ok(Api { client })
     }
 
@@ -247,6 +253,11 @@ pub fn send_bar(visible: bool, len: usize, verb: &str) -> ProgressBar {
     bar.set_style(style.unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
+}
+
+/// A CA bundle the client refused, named by the file it was read from.
+fn ca_bundle_failure(path: &std::path::Path, reason: &str) -> Failure {
+    Failure::usage(format!("invalid CA bundle `{}`: {reason}", path.display()))
 }
 
 /// Maps a client error to an exit code: 4 for 401/403, 2 for bad input,

@@ -104,7 +104,15 @@ impl<'a> Job<'a> {
 pub fn run(global: &Global, job: Job<'_>, out: &mut Out) -> Result<Exit> {
     let started = Utc::now();
     let mut report_file = open_report(job.args)?;
-    let report = Arc::new(Mutex::new(Report::new(job.kind.name(), job.args.dry_run, started)));
+    let args = job.args;
+    let selection = match (args.id.is_empty(), args.all) {
+        (false, _) => "ids",
+        (true, true) => "all",
+        (true, false) => "filter",
+    };
+    let report =
+        Report::new(job.kind.name(), selection, args.filter.clone(), args.dry_run, started);
+    let report = Arc::new(Mutex::new(report));
 
     let mut result = execute(global, &job, out, &report);
     let sent = lock(&report).request_sent;
@@ -137,8 +145,11 @@ pub fn run(global: &Global, job: Job<'_>, out: &mut Out) -> Result<Exit> {
                 _ => "failed",
             };
             report.exit_code = failure.exit.code();
-            report.error =
-                Some(ReportError { kind: failure.kind.clone(), message: failure.message.clone() });
+            report.error = Some(ReportError {
+                kind: failure.kind,
+                code: failure.code,
+                message: failure.message.clone(),
+            });
         }
     }
     let written = write_report(report_file.as_mut(), &report);
@@ -366,7 +377,7 @@ async fn send(
         Selection::Filter(_) => (api.list(filter, progress).await?, None),
         Selection::Ids { ids, also } => {
             let batches = id_batches(ids, also.as_ref());
-            debug!("listing {} in {} batches", ids_text(ids.len()), batches.len());
+            debug!("listing {} in {}", ids_text(ids.len()), batches_text(batches.len()));
             let rows = api.list_each(&batches, progress).await?;
             let rows = only_requested(ids, rows, json, out);
             if !json {
@@ -395,6 +406,10 @@ async fn send(
     }
     if !json {
         preview(&rows, now, out);
+        let offline = rows.iter().filter(|row| row.online == Some(false)).count();
+        if job.kind == JobKind::FilesSync && offline > 0 {
+            out.warn(&offline_warning(offline, rows.len(), job.args.dry_run));
+        }
     }
 
     if job.args.dry_run {
@@ -436,7 +451,13 @@ async fn send(
     }
     // The command reached agents nobody confirmed: the run did not do what
     // was shown, which a script must notice as surely as a failure.
-    let exit = if failed || !unconfirmed.is_empty() { Exit::SomeFailed } else { Exit::Success };
+    // A files-sync that did not reach an offline agent left work to do.
+    let unsynced = job.kind == JobKind::FilesSync && snapshot.summary.offline > 0;
+    let exit = if failed || unsynced || !unconfirmed.is_empty() {
+        Exit::SomeFailed
+    } else {
+        Exit::Success
+    };
     Ok((exit, "completed"))
 }
 
@@ -564,6 +585,11 @@ fn ids_text(n: usize) -> String {
     if n == 1 { "1 id".to_owned() } else { format!("{n} ids") }
 }
 
+/// `1 batch`, `2 batches`.
+fn batches_text(n: usize) -> String {
+    if n == 1 { "1 batch".to_owned() } else { format!("{n} batches") }
+}
+
 /// Joins the server's answer to the listed agents.
 fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool {
     let by_id: HashMap<String, &Item> =
@@ -611,9 +637,16 @@ fn record(kind: JobKind, rows: &[Row], items: &[Item], report: &Shared) -> bool 
 }
 
 /// The report's result and message for one agent's answer.
+///
+/// An agent the preview showed offline is `offline` when the server
+/// accepted the command, and, for files-sync (which reaches an agent only
+/// while it is online), also when the server answered an error for it: the
+/// server's message is kept, and the follow-up command repeats the
+/// files-sync once the agent is back.
 fn result_of(kind: JobKind, was_offline: bool, item: &Item) -> (&'static str, Option<String>) {
     match (item.status.as_str(), kind) {
         ("success", _) if was_offline => ("offline", None),
+        ("error", JobKind::FilesSync) if was_offline => ("offline", item.message.clone()),
         ("success", JobKind::Renew) => ("renewed", None),
         ("success", JobKind::FilesSync) => ("synced", None),
         ("error", _) => ("failed", item.message.clone()),
@@ -708,8 +741,10 @@ fn show_results(report: &Report, out: &mut Out) {
         if !agent.previewed {
             line.push_str(&format!("  {}", out.paint("(NOT IN THE PREVIEW)", Colour::Red)));
         }
-        if agent.result == "offline" {
+        if agent.result == "offline" && report.command == JobKind::Renew.name() {
             line.push_str("  (offline: needs files-sync once back online)");
+        } else if agent.result == "offline" {
+            line.push_str("  (offline: run again once it is back online)");
         }
         if let Some(message) = &agent.message {
             line.push_str(&format!("  {}", safe(message)));
@@ -738,6 +773,27 @@ fn show_results(report: &Report, out: &mut Out) {
         out.line(&follow_up_text(report.command, s.offline));
         out.line(&format!("  {command}"));
     }
+}
+
+/// The warning before a files-sync when the preview shows offline agents:
+/// they are still sent the command (the server decides), but files-sync
+/// reaches an agent only when it is online.
+fn offline_warning(offline: usize, total: usize, dry_run: bool) -> String {
+    let (who, they) = match (offline, total) {
+        (1, 1) => ("the agent is".to_owned(), "it is"),
+        (n, t) if n == t => (format!("all {n} agents are"), "they are"),
+        (1, t) => (format!("1 of the {t} agents is"), "it is"),
+        (n, t) => (format!("{n} of the {t} agents are"), "they are"),
+    };
+    let mut text =
+        format!("warning: {who} offline, and files-sync reaches an agent only when it is online");
+    if !dry_run {
+        text.push_str(&format!(
+            "; {they} sent the command anyway (the server decides), and the results end with \
+             the command to run again once {they} back online"
+        ));
+    }
+    text
 }
 
 /// The sentence before the follow-up command.
@@ -903,5 +959,64 @@ mod tests {
         assert_eq!(agents(1), "1 agent");
         assert_eq!(agents(0), "0 agents");
         assert_eq!(agents(3), "3 agents");
+        assert_eq!(ids_text(1), "1 id");
+        assert_eq!(ids_text(2), "2 ids");
+    }
+
+    fn check_offline(offline: usize, total: usize, dry_run: bool, expect: &str) {
+        assert_eq!(offline_warning(offline, total, dry_run), expect, "{offline} of {total}");
+    }
+
+    #[test]
+    fn files_sync_warns_that_offline_agents_cannot_be_reached() {
+        let reach = "offline, and files-sync reaches an agent only when it is online";
+        let tail = |they: &str| {
+            format!(
+                "; {they} sent the command anyway (the server decides), and the results end \
+                 with the command to run again once {they} back online"
+            )
+        };
+        check_offline(1, 1, true, &format!("warning: the agent is {reach}"));
+        check_offline(1, 1, false, &format!("warning: the agent is {reach}{}", tail("it is")));
+        check_offline(3, 3, true, &format!("warning: all 3 agents are {reach}"));
+        check_offline(1, 4, true, &format!("warning: 1 of the 4 agents is {reach}"));
+        check_offline(
+            2,
+            4,
+            false,
+            &format!("warning: 2 of the 4 agents are {reach}{}", tail("they are")),
+        );
+    }
+
+    fn item(status: &str, message: Option<&str>) -> Item {
+        Item { id: "a".to_owned(), status: status.to_owned(), message: message.map(str::to_owned) }
+    }
+
+    #[test]
+    fn an_offline_agent_files_sync_could_not_reach_is_offline_not_failed() {
+        let cases = [
+            (JobKind::FilesSync, true, "error", Some("agent is offline"), "offline"),
+            (JobKind::FilesSync, true, "success", None, "offline"),
+            (JobKind::FilesSync, false, "error", Some("agent is offline"), "failed"),
+            (JobKind::FilesSync, false, "success", None, "synced"),
+            (JobKind::Renew, true, "success", None, "offline"),
+            (JobKind::Renew, true, "error", Some("ca unavailable"), "failed"),
+            (JobKind::Renew, false, "success", None, "renewed"),
+            (JobKind::FilesSync, true, "queued", None, "failed"),
+        ];
+        for (kind, was_offline, status, message, expect) in cases {
+            let (result, kept) = result_of(kind, was_offline, &item(status, message));
+            assert_eq!(result, expect, "{kind:?} offline={was_offline} {status}");
+            if status == "error" {
+                assert_eq!(kept.as_deref(), message, "the server's message is kept");
+            }
+        }
+    }
+
+    #[test]
+    fn one_listing_batch_is_singular() {
+        assert_eq!(batches_text(1), "1 batch");
+        assert_eq!(batches_text(0), "0 batches");
+        assert_eq!(batches_text(3), "3 batches");
     }
 }

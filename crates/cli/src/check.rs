@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use nxlog_filter::{Checked, Options};
 use serde_json::json;
 
@@ -54,8 +54,13 @@ pub fn read_expr(expr: &str) -> Result<String> {
 }
 
 /// The clock: `--now TIME` when given, the system clock otherwise.
+///
+/// The system clock is cut to whole seconds, so `--expired`,
+/// `--expiring-within` and relative times such as `now-7d` (in `--now` and
+/// in filters) put whole-second timestamps into filters. An explicit
+/// absolute `--now` keeps any fraction it was given.
 pub fn resolve_now(now: Option<&str>) -> Result<DateTime<Utc>> {
-    let system = Utc::now();
+    let system = Utc::now().trunc_subsecs(0);
     let Some(text) = now else { return Ok(system) };
     nxlog_filter::parse_timestamp(text, system)
         .map_err(|e| Failure::usage(format!("invalid `--now` value `{text}`: {e}")))
@@ -73,9 +78,13 @@ pub fn compile(input: &str, strict: bool, now: DateTime<Utc>) -> Result<Checked>
         let span = error.span();
         let mut failure = Failure::new(Exit::Usage, "invalid-filter", error.to_string());
         failure.detail = Some(nxlog_filter::render(&error));
+        failure.code = Some(error.kind().code());
+        // The kind is the one the report records; `code` says which error.
         failure.json = Some(json!({
             "error": {
-                "kind": error.kind().code(),
+                "kind": "invalid-filter",
+                "code": error.kind().code(),
+                "exit_code": Exit::Usage.code(),
                 "message": error.to_string(),
                 "start": span.start,
                 "end": span.end,
@@ -131,6 +140,25 @@ mod tests {
 
     fn check(input: &str, start: usize, end: usize, expect: Option<&str>) {
         assert_eq!(caret(input, start, end).as_deref(), expect, "{input:?} {start}..{end}");
+    }
+
+    #[test]
+    fn system_clock_has_no_subsecond_part() {
+        use chrono::Timelike;
+        let clocks = [
+            resolve_now(None).unwrap(),
+            resolve_now(Some("now")).unwrap(),
+            resolve_now(Some("now-7d")).unwrap(),
+        ];
+        for now in clocks {
+            assert_eq!(now.nanosecond(), 0, "{now:?}");
+        }
+        // An explicit `--now` is kept as given, fraction and all.
+        let given = resolve_now(Some("2026-01-15T12:00:00.25Z")).unwrap();
+        assert_eq!(given.nanosecond(), 250_000_000);
+        // Relative times in filters resolve against that clock.
+        let checked = compile("(certificate/not-after lt now+1d)", false, clocks[0]).unwrap();
+        assert!(!checked.filter.to_string().contains('.'), "{}", checked.filter);
     }
 
     #[test]

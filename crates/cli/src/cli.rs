@@ -15,6 +15,18 @@ Exit codes:
   5    nothing matched and --fail-on-empty was given
   130  interrupted (Ctrl-C); the report is written first";
 
+/// Exit codes of `filter check`, which never talks to a server.
+pub const CHECK_EXIT_CODES: &str = "\
+Exit codes:
+  0    the filter is valid (warnings do not change this)
+  2    the filter is invalid or empty, EXPR cannot be read, or a usage error";
+
+/// Exit codes of `completion`.
+pub const COMPLETION_EXIT_CODES: &str = "\
+Exit codes:
+  0    the script was printed
+  2    usage error (an unknown shell)";
+
 /// Select NXLog agents with filters and renew their certificates, safely.
 ///
 /// Connection settings come from flags (`--url`, `--org`), then the
@@ -125,11 +137,16 @@ pub enum Command {
     Certificate(CertificateCommand),
 
     /// Send the `files-sync` command to agents (offline agents need it after a renew)
+    ///
+    /// files-sync reaches an agent only when it is online. Agents the preview
+    /// shows offline get a warning first and are still sent the command (the
+    /// server decides); those it did not reach are reported `offline`, the
+    /// run ends with the command to run again once they are back, and exits 3.
     #[command(after_help = EXIT_CODES)]
     FilesSync(BulkArgs),
 
     /// Print a shell completion script
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = COMPLETION_EXIT_CODES)]
     Completion {
         /// The shell to complete for
         #[arg(value_enum)]
@@ -153,7 +170,7 @@ pub enum FilterCommand {
     /// EXPR may be `@FILE` to read the expression from a file, or `-` to read it
     /// from standard input. One trailing newline is removed from what is read;
     /// byte offsets in diagnostics count from the first byte of the content.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = CHECK_EXIT_CODES)]
     Check(FilterCheckArgs),
 }
 
@@ -273,7 +290,9 @@ pub struct BulkArgs {
     pub id: Vec<String>,
 
     /// Select every agent (must be given explicitly)
-    #[arg(long, conflicts_with_all = ["filter", "id"])]
+    // `concurrency` is named here too: clap waives `requires = "id"` when a
+    // present argument conflicts with `--id`, as `--all` does.
+    #[arg(long, conflicts_with_all = ["filter", "id", "concurrency"])]
     pub all: bool,
 
     /// Do not ask for confirmation
@@ -300,10 +319,14 @@ pub struct BulkArgs {
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub now: Option<String>,
 
-    /// With --id: command requests in flight at once (1 to 256)
+    /// Command requests in flight at once, one per agent (1 to 256; needs --id)
+    ///
+    /// Only --id sends one request per agent; --filter and --all send a
+    /// single request, so --concurrency without --id is a usage error.
     #[arg(
         long,
         value_name = "N",
+        requires = "id",
         default_value_t = crate::api::DEFAULT_CONCURRENCY,
         value_parser = clap::value_parser!(u16).range(1..=256)
     )]
@@ -336,6 +359,26 @@ mod tests {
     fn check(args: &[&str], expect_ok: bool) {
         let result = Cli::try_parse_from(args);
         assert_eq!(result.is_ok(), expect_ok, "{args:?}: {result:?}");
+    }
+
+    /// `--concurrency` only shapes the one-request-per-agent sending of
+    /// `--id`; with `--filter` or `--all` it would be silently ignored.
+    #[test]
+    fn concurrency_without_id_is_refused() {
+        for command in [&["certificate", "renew"][..], &["files-sync"]] {
+            let with = |rest: &[&'static str]| [&["nxagents"], command, rest].concat();
+            check(&with(&["--all", "--concurrency", "4"]), false);
+            check(&with(&["--filter", "(a=b)", "--concurrency", "4"]), false);
+            check(&with(&["--id", "x", "--concurrency", "4"]), true);
+            check(&with(&["--id", "x", "--filter", "(a=b)", "--concurrency", "4"]), true);
+            // The default alone needs nothing.
+            check(&with(&["--all"]), true);
+        }
+        let error =
+            Cli::try_parse_from(["nxagents", "files-sync", "--filter", "x", "--concurrency", "4"])
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("--id <UUID>"), "{error}");
     }
 
     #[test]

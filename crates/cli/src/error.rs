@@ -36,14 +36,33 @@ impl Exit {
     }
 }
 
+/// Every `kind` a failure can have, as documented in the README.
+pub const KINDS: &[&str] = &[
+    "usage",
+    "empty-filter",
+    "invalid-filter",
+    "refused",
+    "declined",
+    "auth",
+    "network",
+    "api",
+    "protocol",
+    "unexpected",
+    "interrupted",
+];
+
 /// Why a run stopped short of success: an exit code, a one-line message and
 /// optional extra text (a caret diagnostic, a hint).
 #[derive(Debug)]
 pub struct Failure {
     /// The exit code this failure maps to.
     pub exit: Exit,
-    /// A stable kind for JSON output (`usage`, `invalid-filter`, `http`, ...).
-    pub kind: String,
+    /// A stable kind for JSON output, one of [`KINDS`]; the same word on
+    /// stderr and in the report.
+    pub kind: &'static str,
+    /// For `invalid-filter`: the filter's own error code, e.g.
+    /// `unexpected-end` (the same on stderr and in the report).
+    pub code: Option<&'static str>,
     /// One lowercase line.
     pub message: String,
     /// Extra lines shown after the message in text mode (a rendered
@@ -57,10 +76,12 @@ pub struct Failure {
 
 impl Failure {
     /// A failure with an exit code, a kind and a message.
-    pub fn new(exit: Exit, kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(exit: Exit, kind: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(KINDS.contains(&kind), "undocumented failure kind `{kind}`");
         Failure {
             exit,
-            kind: kind.to_owned(),
+            kind,
+            code: None,
             message: message.into(),
             detail: None,
             json: None,
@@ -89,13 +110,15 @@ impl Failure {
         if let Some(json) = &self.json {
             return json.clone();
         }
-        serde_json::json!({
-            "error": {
-                "kind": self.kind,
-                "message": self.message,
-                "exit_code": self.exit.code(),
-            }
-        })
+        let mut error = serde_json::json!({
+            "kind": self.kind,
+            "message": self.message,
+            "exit_code": self.exit.code(),
+        });
+        if let Some(code) = &self.code {
+            error["code"] = (*code).into();
+        }
+        serde_json::json!({ "error": error })
     }
 }
 
@@ -109,3 +132,23 @@ impl std::error::Error for Failure {}
 
 /// The result of a command.
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind is in the README's table, and the table has no other.
+    #[test]
+    fn kinds_are_documented() {
+        let readme = include_str!("../README.md");
+        let documented: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split_once("` | "))
+            .filter(|(_, rest)| {
+                rest.split(" | ").next().is_some_and(|exit| exit.parse::<u8>().is_ok())
+            })
+            .map(|(kind, _)| kind)
+            .collect();
+        assert_eq!(documented, KINDS, "the README's table of kinds");
+    }
+}

@@ -19,7 +19,15 @@ pub struct Report {
     pub url: Option<String>,
     /// Organisation id.
     pub org: Option<String>,
-    /// The effective filter in canonical form; `null` selects every agent.
+    /// How the command line selected agents: `all` (`--all`), `filter`
+    /// (`--filter`) or `ids` (`--id`, with or without `--filter`).
+    pub selection: &'static str,
+    /// The `--filter` text exactly as given (`null` without `--filter`),
+    /// recorded before it is checked, so an invalid filter is still named.
+    pub filter_input: Option<String>,
+    /// The effective filter in canonical form. `null` when the filter was
+    /// never resolved (the run failed first: see `error`), or when every
+    /// agent is selected (`selection` is `all`, with no expiry option).
     pub filter: Option<String>,
     /// Whether this was a dry run.
     pub dry_run: bool,
@@ -54,8 +62,11 @@ pub struct Report {
 /// Why a run failed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportError {
-    /// A stable kind (`usage`, `invalid-filter`, `auth`, `unexpected`, ...).
-    pub kind: String,
+    /// A stable kind, the same word JSON errors on stderr carry (one of
+    /// `crate::error::KINDS`).
+    pub kind: &'static str,
+    /// For `invalid-filter`: the filter's error code, e.g. `unexpected-end`.
+    pub code: Option<&'static str>,
     /// One lowercase line.
     pub message: String,
 }
@@ -71,9 +82,11 @@ pub struct AgentEntry {
     pub online: Option<bool>,
     /// Certificate expiry when listed (RFC 3339, UTC).
     pub not_after: Option<String>,
-    /// `pending` (nothing sent yet), `renewed`, `synced`, `offline`
-    /// (accepted, but the agent must be files-synced once back online),
-    /// `failed` or `unknown` (the server's answer did not mention it).
+    /// `pending` (nothing sent yet), `renewed`, `synced`, `offline` (the
+    /// preview showed it offline: a renew was accepted but the agent must be
+    /// files-synced once back online; a files-sync did not reach it and must
+    /// be run again then), `failed` or `unknown` (the server's answer did
+    /// not mention it).
     pub result: &'static str,
     /// The server's message for a failure, or the server's status string
     /// when it was not one this tool knows.
@@ -104,12 +117,20 @@ pub struct Summary {
 
 impl Report {
     /// A fresh report for `command`.
-    pub fn new(command: &'static str, dry_run: bool, now: DateTime<Utc>) -> Report {
+    pub fn new(
+        command: &'static str,
+        selection: &'static str,
+        filter_input: Option<String>,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> Report {
         Report {
             version: 1,
             command,
             url: None,
             org: None,
+            selection,
+            filter_input,
             filter: None,
             dry_run,
             started_at: timestamp(now),

@@ -204,8 +204,11 @@ impl Predicate {
     /// Whether `record` matches the filter.
     #[inline]
     pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
-        // The common shapes are inlined into the caller's loop; only
-        // deeper trees call the recursive walk.
+        // The common shapes are inlined into the caller's loop, a single
+        // comparison first; only deeper trees call the recursive walk.
+        if let PNode::Test(leaf) = &self.root {
+            return leaf.matches(record);
+        }
         shallow(&self.root, record)
     }
 }
