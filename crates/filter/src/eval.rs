@@ -204,36 +204,27 @@ impl Predicate {
     /// Whether `record` matches the filter.
     #[inline]
     pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
-        // The common shapes are inlined into the caller's loop, a single
-        // comparison first; only deeper trees call the recursive walk.
-        if let PNode::Test(leaf) = &self.root {
-            return leaf.matches(record);
+        // A single comparison, the common case, is inlined into the
+        // caller's loop; anything else is one call.
+        match &self.root {
+            PNode::Test(leaf) => leaf.matches(record),
+            node => eval(node, record),
         }
-        shallow(&self.root, record)
     }
 }
 
-/// A node whose terms are comparisons is matched here, in line; a deeper
-/// one goes to [`eval`].
-#[inline(always)]
-fn shallow<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
+/// Matches any node: lists of comparisons and two-level lists by plain
+/// loops, deeper trees by recursion, which the parser bounds.
+fn eval<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
     match node {
         PNode::Test(leaf) => leaf.matches(record),
         PNode::AndTests(leaves) => leaves.iter().all(|l| l.matches(record)),
         PNode::OrTests(leaves) => leaves.iter().any(|l| l.matches(record)),
         PNode::OrOfAnds(lists) => lists.iter().any(|list| list.iter().all(|l| l.matches(record))),
         PNode::AndOfOrs(lists) => lists.iter().all(|list| list.iter().any(|l| l.matches(record))),
-        node => eval(node, record),
-    }
-}
-
-/// The recursive walk; the parser bounds the depth.
-fn eval<R: Record + ?Sized>(node: &PNode, record: &R) -> bool {
-    match node {
-        PNode::And(terms) => terms.iter().all(|t| shallow(t, record)),
-        PNode::Or(terms) => terms.iter().any(|t| shallow(t, record)),
-        PNode::Not(inner) => !shallow(inner, record),
-        node => shallow(node, record),
+        PNode::And(terms) => terms.iter().all(|t| eval(t, record)),
+        PNode::Or(terms) => terms.iter().any(|t| eval(t, record)),
+        PNode::Not(inner) => !eval(inner, record),
     }
 }
 

@@ -222,10 +222,10 @@ impl<N> Terms<N> {
     /// The single term, or a list of all terms; empties the list.
     fn finish<'a, B: Build<'a, Node = N>>(&mut self, build: &mut B, is_and: bool, span: Span) -> N {
         let first = self.first.take().expect("a list holds a term before it is finished");
-        let mut more = std::mem::take(&mut self.more);
-        if more.is_empty() {
+        if self.more.is_empty() {
             return first;
         }
+        let mut more = std::mem::take(&mut self.more);
         more.insert(0, first);
         build.list(is_and, more, span)
     }
