@@ -184,19 +184,21 @@ fn bool_str(b: bool) -> &'static str {
 }
 
 impl Record for Agent {
-    #[inline]
+    // Inlined into the predicate's loop; the fields filters read most come
+    // first, since the arms are tried in order.
+    #[inline(always)]
     fn lookup(&self, key_path: &[&str]) -> Option<FieldValue<'_>> {
         match key_path {
-            ["id"] => Some(FieldValue::Str(&self.details.id_text)),
             ["hostname"] => Some(FieldValue::Str(&self.hostname)),
+            ["certificate", "notAfter"] => Some(FieldValue::Time(self.certificate.not_after)),
             ["online"] => Some(FieldValue::Str(bool_str(self.online))),
+            ["id"] => Some(FieldValue::Str(&self.details.id_text)),
             ["status"] => Some(FieldValue::Str(self.status().as_str())),
             ["version"] => Some(FieldValue::Str(&self.details.version)),
             ["os"] => Some(FieldValue::Str(&self.details.os)),
             ["address"] => Some(FieldValue::Str(&self.details.address)),
             ["needsFilesSync"] => Some(FieldValue::Str(bool_str(self.needs_files_sync))),
             ["certificate", "notBefore"] => Some(FieldValue::Time(self.certificate.not_before)),
-            ["certificate", "notAfter"] => Some(FieldValue::Time(self.certificate.not_after)),
             [first, rest @ ..] => lookup_extra(self.details.extra.get(*first)?, rest),
             [] => None,
         }
