@@ -353,6 +353,31 @@ impl Scanner<'_> {
         fail(at, end, format!("expected {what}, found {}", quote(&self.text[at..end])))
     }
 
+    /// Reads a day or month name at the cursor with `lookup`; a long
+    /// spelling of a name in `names` (`Sept`, `Sunday`) is an error that
+    /// names the short form, anything else an error naming `expected`.
+    fn name<T>(
+        &mut self,
+        lookup: fn(&[u8]) -> Option<T>,
+        names: &[&'static str],
+        what: &str,
+        expected: &str,
+    ) -> Result<(T, usize, usize)> {
+        let start = self.pos;
+        let end = self.alpha_end(start);
+        let word = &self.text[start..end];
+        let Some(value) = lookup(word.as_bytes()) else {
+            return Err(match long_name(word, names) {
+                Some(short) => {
+                    fail(start, end, format!("{what} {} must be written as `{short}`", quote(word)))
+                }
+                None => self.expected_token(start, expected),
+            });
+        };
+        self.pos = end;
+        Ok((value, start, end))
+    }
+
     #[cold]
     fn unrecognised(&self, at: usize) -> Fail {
         self.expected_token(
@@ -639,20 +664,8 @@ fn rfc5322(sc: &mut Scanner<'_>) -> Result<DateTime<Utc>> {
 
     // The optional day name, which is checked against the date later.
     let weekday = if sc.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
-        let start = sc.pos;
-        let end = sc.alpha_end(start);
-        let word = &sc.text[start..end];
-        let Some(weekday) = day_name(word.as_bytes()) else {
-            return Err(match long_name(word, &DAY_NAMES) {
-                Some(short) => fail(
-                    start,
-                    end,
-                    format!("day name {} must be written as `{short}`", quote(word)),
-                ),
-                None => sc.expected_token(start, "a day name such as `Sun` or a day of the month"),
-            });
-        };
-        sc.pos = end;
+        let expected = "a day name such as `Sun` or a day of the month";
+        let (weekday, start, end) = sc.name(day_name, &DAY_NAMES, "day name", expected)?;
         sc.cfws()?;
         sc.expect(b',', "`,` after the day name")?;
         sc.cfws()?;
@@ -674,21 +687,9 @@ fn rfc5322(sc: &mut Scanner<'_>) -> Result<DateTime<Utc>> {
     let day = sc.digits(run, "a day of the month")?;
     sc.cfws()?;
 
-    let month_start = sc.pos;
-    let month_end = sc.alpha_end(month_start);
-    let word = &sc.text[month_start..month_end];
-    let Some(month) = month_name(word.as_bytes()) else {
-        return Err(match long_name(word, &MONTH_NAMES) {
-            Some(short) => fail(
-                month_start,
-                month_end,
-                format!("month {} must be written as `{short}`", quote(word)),
-            ),
-            None => sc.expected_token(month_start, "a month name such as `Sep`"),
-        });
-    };
-    sc.pos = month_end;
-    let month = Part { value: month, start: month_start, end: month_end };
+    let (month, start, end) =
+        sc.name(month_name, &MONTH_NAMES, "month", "a month name such as `Sep`")?;
+    let month = Part { value: month, start, end };
     sc.cfws()?;
 
     // Two- and three-digit years are obsolete but defined by RFC 5322.
@@ -772,16 +773,9 @@ fn rfc5322_zone(sc: &mut Scanner<'_>) -> Result<i64> {
 /// OpenSSL's printed form, `Mmm DD HH:MM:SS[.fff] YYYY GMT`, where the day
 /// is padded with a space (`Sep  2`).
 fn openssl(sc: &mut Scanner<'_>) -> Result<DateTime<Utc>> {
-    let month_start = sc.pos;
-    let month_end = sc.alpha_end(month_start);
-    let word = &sc.text[month_start..month_end];
-    let Some(month) = month_name(word.as_bytes()) else {
-        let short = long_name(word, &MONTH_NAMES).unwrap_or("Sep");
-        let message = format!("month {} must be written as `{short}`", quote(word));
-        return Err(fail(month_start, month_end, message));
-    };
-    sc.pos = month_end;
-    let month = Part { value: month, start: month_start, end: month_end };
+    let (month, start, end) =
+        sc.name(month_name, &MONTH_NAMES, "month", "a month name such as `Sep`")?;
+    let month = Part { value: month, start, end };
 
     spaces(sc, "a space after the month")?;
     let run = sc.digit_run(sc.pos);
