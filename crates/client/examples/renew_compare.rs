@@ -8,64 +8,19 @@
 //! ```
 //! The argument is the number of rounds (default 5).
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use nxlog_client::{AgentId, Client, Command, Config, SecretString, Target};
-use nxlog_emulator::Emulator;
-
-const AGENTS: usize = 10_000;
-const CONCURRENCY: usize = 16;
+use common::{AGENTS, CONCURRENCY, Setup};
 
 #[tokio::main]
 async fn main() {
     let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
-    let emu = Emulator::builder().demo(AGENTS, 7).request_log_limit(1).spawn().await.unwrap();
-    let ids: Vec<AgentId> =
-        emu.agents().iter().map(|a| AgentId::parse(a["id"].as_str().unwrap()).unwrap()).collect();
-
-    let token = SecretString::from("demo-rw-token".to_owned());
-    let config =
-        Config::builder(&emu.base_url(), "demo", token).concurrency(CONCURRENCY).build().unwrap();
-    let client = Client::new(config).unwrap();
-    let bare = reqwest::Client::builder()
-        // The same reqwest settings the client uses, so only the client's
-        // own work differs: no redirects, the default timeouts.
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let urls: Vec<String> =
-        ids.iter().map(|id| format!("{}agents/{id}/certificate/renew", emu.api_base())).collect();
-
-    let run_client = || async {
-        let report = client.run(Command::Renew, &Target::Ids(ids.clone())).await.unwrap();
-        assert_eq!(report.results.len(), AGENTS);
-    };
-    let run_bare = || async {
-        let ok = futures::stream::iter(&urls)
-            .map(|url| {
-                let bare = &bare;
-                async move {
-                    let response = bare
-                        .post(url)
-                        .header("authorization", "Bearer demo-rw-token")
-                        .header("content-length", "0")
-                        .send()
-                        .await
-                        .unwrap();
-                    let status = response.status();
-                    let body = response.bytes().await.unwrap();
-                    status.is_success() && !body.is_empty()
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .filter(|ok| std::future::ready(*ok))
-            .count()
-            .await;
-        assert_eq!(ok, AGENTS);
-    };
+    let setup = Setup::new().await;
+    let run_client = || setup.renew_with_client();
+    let run_bare = || setup.renew_bare();
 
     // `only-client` / `only-bare` as a second argument runs one side, for
     // profiling each on its own.
@@ -119,5 +74,5 @@ async fn main() {
         "ratio (client / bare time): {:.2}",
         client_median.as_secs_f64() / bare_median.as_secs_f64()
     );
-    emu.shutdown().await.unwrap();
+    setup.emu.shutdown().await.unwrap();
 }
