@@ -74,6 +74,7 @@ fn authentication_failures_exit_4_and_json_errors_are_json() {
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
+/// The message names the server that could not be reached, not only the path.
 #[test]
 fn unreachable_server_exits_1() {
     let out = run(crate::support::bare_cmd()
@@ -83,6 +84,7 @@ fn unreachable_server_exits_1() {
         .args(["agents", "list"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.starts_with("error: cannot reach"), "{}", out.stderr);
+    assert!(out.stderr.contains("(http://127.0.0.1:9)"), "{}", out.stderr);
 }
 
 /// `-v` logs the filter the listing carries, as the README promises and as

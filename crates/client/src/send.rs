@@ -281,7 +281,9 @@ impl Transport {
             let after = if error.is_connect() { self.connect_timeout } else { self.timeout };
             return Error::Timeout { method, path, after };
         }
-        Error::Transport { method, path, detail: root_cause(&error), source: error }
+        // The path alone does not say which server could not be reached.
+        let detail = format!("{} ({})", root_cause(&error), self.origin.ascii_serialization());
+        Error::Transport { method, path, detail, source: error }
     }
 }
 
