@@ -5,15 +5,13 @@
 //! Run with `cargo bench -p nxlog-filter --bench filter --
 //! --warm-up-time 1 --measurement-time 3`; figures are in the README.
 
+mod workloads;
+
 use std::hint::black_box;
 
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use nxlog_filter::{FieldValue, Options, Record};
-
-fn options() -> Options {
-    Options::new().now(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
-}
+use workloads::{VENDOR, VENDOR_LDAP, fleet, long_filter, options};
 
 fn short(c: &mut Criterion) {
     let mut group = c.benchmark_group("hostname");
@@ -26,21 +24,15 @@ fn short(c: &mut Criterion) {
 
 fn vendor_date(c: &mut Criterion) {
     let mut group = c.benchmark_group("vendor_date");
-    let text = r#"(certificate/not-after lt "2024-09-22 00:00:00 UTC")"#;
     let options = options();
     // End to end: parse, validate, normalise, print, encode.
     group.bench_function("nxlog_filter", |b| {
-        b.iter(|| options.parse(black_box(text)).unwrap().filter.to_query())
+        b.iter(|| options.parse(black_box(VENDOR)).unwrap().filter.to_query())
     });
-    let ldap = "(&(hostname=PC1)(notAfter<=20240922000000Z)(os=lin))";
-    group.bench_function("ldap3", |b| b.iter(|| ldap3::parse_filter(black_box(ldap)).unwrap()));
+    group.bench_function("ldap3", |b| {
+        b.iter(|| ldap3::parse_filter(black_box(VENDOR_LDAP)).unwrap())
+    });
     group.finish();
-}
-
-/// `n` terms joined by `or`.
-fn long_filter(n: usize) -> String {
-    let terms: Vec<String> = (0..n).map(|i| format!("hostname=PC{i:03}")).collect();
-    format!("({})", terms.join(" or "))
 }
 
 fn scaling(c: &mut Criterion) {
@@ -54,35 +46,6 @@ fn scaling(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// An agent as held in memory, timestamps as the API writes them.
-struct Agent {
-    hostname: String,
-    not_after: String,
-}
-
-impl Record for Agent {
-    fn lookup(&self, key_path: &[&str]) -> Option<FieldValue<'_>> {
-        match key_path {
-            ["hostname"] => Some(FieldValue::Str(&self.hostname)),
-            ["certificate", "notAfter"] => Some(FieldValue::Str(&self.not_after)),
-            _ => None,
-        }
-    }
-}
-
-fn fleet(n: usize) -> Vec<Agent> {
-    (0..n)
-        .map(|i| {
-            let not_after = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
-                + chrono::TimeDelta::minutes((i as i64 * 7919) % 1_000_000);
-            Agent {
-                hostname: format!("PC{}", i % 1000),
-                not_after: not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            }
-        })
-        .collect()
 }
 
 fn matching(c: &mut Criterion) {

@@ -13,52 +13,13 @@
 //! (building the fleet) and leaves the instructions of one repetition.
 //! Matching cases repeat a scan over a 10 000-agent fleet.
 
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+
 use std::hint::black_box;
 
 use chrono::{DateTime, TimeZone, Utc};
-use nxlog_filter::{FieldValue, Options, Record};
-
-fn options() -> Options {
-    Options::new().now(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
-}
-
-const VENDOR: &str = r#"(certificate/not-after lt "2024-09-22 00:00:00 UTC")"#;
-const VENDOR_LDAP: &str = "(&(hostname=PC1)(notAfter<=20240922000000Z)(os=lin))";
-
-/// `n` terms joined by `or`, as in `benches/filter.rs`.
-fn long_filter(n: usize) -> String {
-    let terms: Vec<String> = (0..n).map(|i| format!("hostname=PC{i:03}")).collect();
-    format!("({})", terms.join(" or "))
-}
-
-/// An agent as held in memory, as in `benches/filter.rs`.
-struct Agent {
-    hostname: String,
-    not_after: String,
-}
-
-impl Record for Agent {
-    fn lookup(&self, key_path: &[&str]) -> Option<FieldValue<'_>> {
-        match key_path {
-            ["hostname"] => Some(FieldValue::Str(&self.hostname)),
-            ["certificate", "notAfter"] => Some(FieldValue::Str(&self.not_after)),
-            _ => None,
-        }
-    }
-}
-
-fn fleet(n: usize) -> Vec<Agent> {
-    (0..n)
-        .map(|i| {
-            let not_after = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
-                + chrono::TimeDelta::minutes((i as i64 * 7919) % 1_000_000);
-            Agent {
-                hostname: format!("PC{}", i % 1000),
-                not_after: not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            }
-        })
-        .collect()
-}
+use workloads::{VENDOR, VENDOR_LDAP, fleet, long_filter, options};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
